@@ -1,0 +1,70 @@
+// Command orgraph is a directory server that speaks the Microsoft Graph API for users, groups, org contacts
+// and who manages and sponsors whom. The command only parses flags and wires the internal packages together;
+// Main.Run is the whole program, so tests drive it in-process exactly as a shell would.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "orgraph:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Main is the orgraph program with its output streams, so a test can run it and read what it prints.
+type Main struct {
+	Stdout, Stderr io.Writer
+	// ready, when set, receives the base URL once serve is listening (for in-process tests).
+	ready chan<- string
+}
+
+const usage = `orgraph: a directory server that speaks the Microsoft Graph API
+
+Usage:
+  orgraph serve [--addr 127.0.0.1:8080] [--data ./orgraph-data] [--demo]   run the server
+  orgraph token [--data ./orgraph-data] [--roles R,...] [--user UPN --scopes S,...]
+                                                                         print an access token
+
+Run 'orgraph COMMAND -h' for a command's flags.
+`
+
+// Run runs one orgraph command.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return m.serve(ctx, args[1:])
+	case "token":
+		return m.token(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// newFlags returns a flag set that reports errors instead of exiting, writing usage to m.Stderr.
+func (m *Main) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("orgraph "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	return fs
+}
