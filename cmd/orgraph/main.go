@@ -39,6 +39,8 @@ Usage:
   orgraph serve [--addr 127.0.0.1:8080] [--data ./orgraph-data] [--demo]   run the server
   orgraph token [--data ./orgraph-data] [--roles R,...] [--user UPN --scopes S,...]
                                                                          print an access token
+  orgraph export [--data DIR] [--tenant ID] [--out FILE]                 write the tenant as JSON Lines
+  orgraph import [--data DIR] [--tenant ID] [--skip-bad] FILE|-          load an export into the tenant
 
 Run 'orgraph COMMAND -h' for a command's flags.
 `
@@ -54,6 +56,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.serve(ctx, args[1:])
 	case "token":
 		return m.token(ctx, args[1:])
+	case "export":
+		return m.export(ctx, args[1:])
+	case "import":
+		return m.importFile(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -32,16 +32,22 @@ func (d *doc) str(k, v string) {
 
 func (d *doc) value(k string, v any) {
 	d.key(k)
-	b, err := json.Marshal(v)
-	if err != nil {
-		b = []byte("null")
-	}
-	d.buf.Write(b)
+	writeJSON(&d.buf, v)
 }
 
-func writeString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s)
-	buf.Write(b)
+func writeString(buf *bytes.Buffer, s string) { writeJSON(buf, s) }
+
+// writeJSON appends v without escaping <, > and &, which Graph leaves as they are (a nextLink's & included).
+func writeJSON(buf *bytes.Buffer, v any) {
+	n := buf.Len()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		buf.Truncate(n)
+		buf.WriteString("null")
+		return
+	}
+	buf.Truncate(buf.Len() - 1) // Encode ends with a newline
 }
 
 // shape says how to render directory objects: which properties, and how deep a manager chain goes.

@@ -59,6 +59,8 @@ type Store struct {
 	w *sql.DB
 	// r is a pool of read-only connections; in WAL mode they read the last commit without waiting for w.
 	r *sql.DB
+	// lockWait is lockTimeout, apart from in tests that wait for the ErrUnavailable it ends in.
+	lockWait time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,7 +93,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	s := &Store{w: w}
+	s := &Store{w: w, lockWait: lockTimeout}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -181,33 +183,37 @@ func (s *Store) read(ctx context.Context, tenant string, fn func(*txn) error) er
 }
 
 func (s *Store) write(ctx context.Context, tenant string, fn func(*txn) error) error {
-	deadline := time.Now().Add(lockTimeout)
+	deadline := time.Now().Add(s.lockWait)
 	for {
-		t, err := s.begin(ctx, deadline)
-		if err != nil {
-			return err
-		}
-		t.tenant = tenant
-		if err = fn(t); err == nil {
-			err = t.fail(t.sql.Commit())
-		} else {
-			t.sql.Rollback()
-		}
-		if !t.busy || ctx.Err() != nil || time.Now().After(deadline) {
+		busy, err := s.attempt(ctx, tenant, deadline, fn)
+		if err == nil || !busy || ctx.Err() != nil || time.Now().After(deadline) {
 			return err
 		}
 	}
 }
 
+// attempt runs fn in one write transaction and reports whether it failed because the database was busy.
+func (s *Store) attempt(ctx context.Context, tenant string, deadline time.Time, fn func(*txn) error) (busy bool, err error) {
+	tx, err := s.begin(ctx, deadline)
+	if err != nil {
+		return false, err
+	}
+	// Deferred so that a panicking fn cannot keep the only write connection; after Commit it does nothing.
+	defer tx.Rollback()
+	t := &txn{ctx: ctx, sql: tx, tenant: tenant}
+	if err := fn(t); err != nil {
+		return t.busy, err
+	}
+	err = t.fail(tx.Commit())
+	return t.busy, err
+}
+
 // begin starts a write transaction, waiting up to deadline for another process to release the write lock.
-func (s *Store) begin(ctx context.Context, deadline time.Time) (*txn, error) {
+func (s *Store) begin(ctx context.Context, deadline time.Time) (*sql.Tx, error) {
 	for {
 		tx, err := s.w.BeginTx(ctx, nil)
-		if err == nil {
-			return &txn{ctx: ctx, sql: tx}, nil
-		}
-		if !isBusy(err) || ctx.Err() != nil || time.Now().After(deadline) {
-			return nil, failure(ctx, err)
+		if err == nil || !isBusy(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return tx, failure(ctx, err)
 		}
 	}
 }
