@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/orgraph/orgraph/internal/auth"
 	"github.com/orgraph/orgraph/internal/store"
 )

@@ -1,0 +1,473 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/orgraph/orgraph/internal/directory"
+	"github.com/orgraph/orgraph/internal/store"
+	"github.com/orgraph/orgraph/internal/store/postgres"
+	"github.com/orgraph/orgraph/internal/store/postgres/pgtest"
+	"github.com/orgraph/orgraph/internal/store/storetest"
+)
+
+func openDSN(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openDSN(t, pgtest.DSN(t)) })
+}
+
+// TestOpenConcurrently starts several stores on a new schema at once, as nodes starting together do: the
+// migrations run once, and the nodes agree on one default tenant.
+func TestOpenConcurrently(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const n = 4
+	stores := make([]*postgres.Store, n)
+	tenants := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if stores[i], errs[i] = postgres.Open(t.Context(), dsn); errs[i] == nil {
+				tenants[i], errs[i] = store.Bootstrap(t.Context(), stores[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if stores[i] != nil {
+			t.Cleanup(func() { stores[i].Close() })
+		}
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i, errs[i])
+		}
+		if tenants[i] != tenants[0] {
+			t.Errorf("node %d bootstrapped tenant %s, node 0 %s", i, tenants[i], tenants[0])
+		}
+	}
+	conn := pgtest.Connect(t)
+	defer conn.Close(context.Background())
+	var versions int
+	schema := schemaOf(t, dsn)
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM `+schema+`.schema_migrations`).Scan(&versions); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 1 {
+		t.Errorf("schema_migrations has %d rows, want 1", versions)
+	}
+}
+
+// TestReopen closes the store and opens it again: the data is there and the migrations are not run twice.
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := store.Bootstrap(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := directory.NewService(s)
+	boss, err := svc.Create(ctx, tenant, directory.KindUser, user("boss"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := svc.Create(ctx, tenant, directory.KindUser, user("worker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SetManager(ctx, tenant, worker.ID, directory.Ref{ID: boss.ID}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openDSN(t, dsn)
+	again, err := store.Bootstrap(ctx, s)
+	if err != nil || again != tenant {
+		t.Fatalf("Bootstrap after reopening = %q, %v; want %q", again, err, tenant)
+	}
+	err = s.View(ctx, tenant, func(tx directory.Tx) error {
+		o, err := tx.GetByUPN("WORKER@example.com")
+		if err != nil {
+			return err
+		}
+		if o.ID != worker.ID || o.ManagerID != boss.ID || o.String("displayName") != "worker" {
+			t.Errorf("after reopening: %+v", o)
+		}
+		storetest.CheckInvariants(t, tx)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnreachable opens a DSN where nothing listens: the error says the store is unavailable.
+func TestUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5")
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Open of an unreachable server: %v, want store.ErrUnavailable", err)
+	}
+	if _, err := postgres.Open(ctx, "postgres://[bad"); err == nil || errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Open of a malformed DSN: %v, want an error other than ErrUnavailable", err)
+	}
+}
+
+// TestTerminatedConnections kills the store's sessions from outside, as a server restart or an operator
+// does: the next calls succeed on new connections or fail with store.ErrUnavailable (a 503), and the store
+// works again afterwards.
+func TestTerminatedConnections(t *testing.T) {
+	ctx := t.Context()
+	app := "orgraph_test_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+	s := openDSN(t, pgtest.WithParam(pgtest.DSN(t), "application_name", app))
+	tenant, err := store.Bootstrap(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := directory.NewService(s)
+	u, err := svc.Create(ctx, tenant, directory.KindUser, user("u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := pgtest.Connect(t)
+	defer admin.Close(context.Background())
+
+	get := func() error {
+		return s.View(ctx, tenant, func(tx directory.Tx) error {
+			_, err := tx.Get(u.ID)
+			return err
+		})
+	}
+	calls := []struct {
+		name string
+		fn   func() error
+	}{
+		{"View", get},
+		{"Update", func() error {
+			return svc.Update(ctx, tenant, directory.KindUser, u.ID, map[string]any{"city": "Oslo"})
+		}},
+		{"Tenants", func() error { _, err := s.Tenants(ctx); return err }},
+		{"Ping", func() error { return s.Ping(ctx) }},
+	}
+	for round := range 3 {
+		for _, c := range calls {
+			// Several connections in the pool, so that dead idle ones are left behind.
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() { get() })
+			}
+			wg.Wait()
+			var killed int
+			err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&killed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if killed == 0 {
+				t.Fatalf("round %d: no session of the store to terminate", round)
+			}
+			if err := c.fn(); err != nil && !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("round %d: %s after %d sessions were terminated: %v, want success or store.ErrUnavailable", round, c.name, killed, err)
+			}
+			if err := recovered(get); err != nil {
+				t.Fatalf("round %d: the store did not recover after %s: %v", round, c.name, err)
+			}
+		}
+	}
+}
+
+// recovered calls fn until it succeeds, for at most a few seconds.
+func recovered(fn func() error) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := fn()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestUnstorableKeys sends keys PostgreSQL cannot hold (NUL, invalid UTF-8), as a URL may: lookups find
+// nothing, writes are refused with a domain error, and the transaction goes on.
+func TestUnstorableKeys(t *testing.T) {
+	ctx := t.Context()
+	s := openDSN(t, pgtest.DSN(t))
+	tenant, err := store.Bootstrap(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := directory.NewService(s)
+	a, err := svc.Create(ctx, tenant, directory.KindUser, user("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"x\x00y", "\xff", a.ID + "\x00"} {
+		err := s.Update(ctx, tenant, func(tx directory.Tx) error {
+			if _, err := tx.Get(bad); !errors.Is(err, directory.ErrNotFound) {
+				t.Errorf("Get(%q): %v, want not found", bad, err)
+			}
+			if _, err := tx.GetByUPN(bad + "@example.com"); !errors.Is(err, directory.ErrNotFound) {
+				t.Errorf("GetByUPN(%q): %v, want not found", bad, err)
+			}
+			if got, err := tx.GetMany([]string{bad, a.ID}); err != nil || len(got) != 1 {
+				t.Errorf("GetMany(%q, a) = %d objects, %v", bad, len(got), err)
+			}
+			if ids, err := tx.ChainIDs(bad, 0); err != nil || len(ids) != 0 {
+				t.Errorf("ChainIDs(%q) = %v, %v", bad, ids, err)
+			}
+			if got, err := tx.List(directory.ListQuery{After: bad}); err != nil || len(got) != 0 {
+				t.Errorf("List(After %q) = %d objects, %v", bad, len(got), err)
+			}
+			if err := tx.SetManager(bad, a.ID); !errors.Is(err, directory.ErrNotFound) {
+				t.Errorf("SetManager(%q): %v, want not found", bad, err)
+			}
+			if err := tx.AddSponsor(a.ID, bad); !errors.Is(err, directory.ErrNotFound) {
+				t.Errorf("AddSponsor(a, %q): %v, want not found", bad, err)
+			}
+			if err := tx.Insert(&directory.Object{ID: bad, Kind: directory.KindGroup, Props: map[string]any{}}); !errors.Is(err, directory.ErrInvalid) {
+				t.Errorf("Insert with id %q: %v, want invalid", bad, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("the transaction did not survive key %q: %v", bad, err)
+		}
+		_, err = svc.Create(ctx, tenant, directory.KindGroup, map[string]any{
+			"displayName": "G", "mailEnabled": false, "mailNickname": "g", "securityEnabled": true,
+			"description": bad,
+		})
+		if !errors.Is(err, directory.ErrInvalid) {
+			t.Errorf("Create with description %q: %v, want invalid", bad, err)
+		}
+		if _, err := s.Tenant(ctx, bad); !errors.Is(err, store.ErrTenantNotFound) {
+			t.Errorf("Tenant(%q): %v, want not found", bad, err)
+		}
+	}
+}
+
+// schemaOf returns the schema a pgtest DSN selects.
+func schemaOf(t *testing.T, dsn string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(dsn, "search_path=")
+	if !ok {
+		t.Fatalf("no search_path in %s", dsn)
+	}
+	schema, _, _ := strings.Cut(after, "&")
+	return schema
+}
+
+func user(name string) map[string]any {
+	return map[string]any{
+		"accountEnabled":    true,
+		"displayName":       name,
+		"mailNickname":      name,
+		"userPrincipalName": name + "@example.com",
+		"passwordProfile":   map[string]any{"password": "Secret-123"},
+	}
+}
+
+// bench is a store with one tenant for benchmarks.
+type bench struct {
+	s      *postgres.Store
+	svc    *directory.Service
+	tenant string
+	ctx    context.Context
+}
+
+func newBench(b *testing.B) *bench {
+	b.Helper()
+	s := openDSN(b, pgtest.DSN(b))
+	x := &bench{s: s, svc: directory.NewService(s), tenant: uuid.NewString(), ctx: context.Background()}
+	if err := s.CreateTenant(x.ctx, store.Tenant{ID: x.tenant, Name: "bench", CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	return x
+}
+
+// users inserts n users, each reporting to managerOf(i) when that is not negative, in one transaction.
+func (x *bench) users(b *testing.B, n int, managerOf func(i int) int) []*directory.Object {
+	b.Helper()
+	out := make([]*directory.Object, n)
+	err := x.s.Update(x.ctx, x.tenant, func(tx directory.Tx) error {
+		for i := range out {
+			name := fmt.Sprintf("user%06d", i)
+			props := user(name)
+			delete(props, "passwordProfile")
+			props["jobTitle"] = "Engineer"
+			props["businessPhones"] = []any{"+1 555 0100"}
+			props["createdDateTime"] = "2024-05-01T12:00:00Z"
+			out[i] = &directory.Object{ID: uuid.NewString(), Kind: directory.KindUser, Props: props}
+			if err := tx.Insert(out[i]); err != nil {
+				return err
+			}
+		}
+		for i := range out {
+			if m := managerOf(i); m >= 0 {
+				if err := tx.SetManager(out[i].ID, out[m].ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+func noManager(int) int { return -1 }
+
+func BenchmarkGet(b *testing.B) {
+	x := newBench(b)
+	users := x.users(b, 10000, noManager)
+	for i := 0; b.Loop(); i++ {
+		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
+			_, err := tx.Get(users[i%len(users)].ID)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkGetByUPN(b *testing.B) {
+	x := newBench(b)
+	users := x.users(b, 10000, noManager)
+	for i := 0; b.Loop(); i++ {
+		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
+			_, err := tx.GetByUPN(users[i%len(users)].String("userPrincipalName"))
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkChain1000(b *testing.B) {
+	x := newBench(b)
+	const depth = directory.MaxLevels
+	users := x.users(b, depth+1, func(i int) int {
+		if i < depth {
+			return i + 1
+		}
+		return -1
+	})
+	for b.Loop() {
+		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
+			chain, err := tx.Chain(users[0].ID, 0)
+			if err == nil && len(chain) != depth {
+				err = fmt.Errorf("chain of %d", len(chain))
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSetManager moves a user between two managers ten levels deep, through the Service and its cycle check.
+func BenchmarkSetManager(b *testing.B) {
+	x := newBench(b)
+	// users[0..9] a chain, users[10] and users[11] report to users[0], users[12] is moved between them.
+	users := x.users(b, 13, func(i int) int {
+		switch {
+		case i < 9:
+			return i + 1
+		case i == 10 || i == 11:
+			return 0
+		}
+		return -1
+	})
+	for i := 0; b.Loop(); i++ {
+		m := users[10+i%2]
+		if err := x.svc.SetManager(x.ctx, x.tenant, users[12].ID, directory.Ref{ID: m.ID}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSetManagerParallel runs SetManager from GOMAXPROCS goroutines, each in a tenant of its own:
+// tenants' locks do not serialise one another.
+func BenchmarkSetManagerParallel(b *testing.B) {
+	x := newBench(b)
+	n := runtime.GOMAXPROCS(0)
+	type tenant struct {
+		*bench
+		users []*directory.Object
+	}
+	tenants := make(chan tenant, n)
+	for range n {
+		y := &bench{s: x.s, svc: x.svc, tenant: uuid.NewString(), ctx: x.ctx}
+		if err := y.s.CreateTenant(y.ctx, store.Tenant{ID: y.tenant, Name: "p", CreatedAt: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		tenants <- tenant{y, y.users(b, 3, noManager)}
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		y := <-tenants
+		for i := 0; pb.Next(); i++ {
+			if err := y.svc.SetManager(y.ctx, y.tenant, y.users[0].ID, directory.Ref{ID: y.users[1+i%2].ID}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkDirectReportsPage reads pages of 100 of a manager's 1,000 reports, as $top=100 with a skip token does.
+func BenchmarkDirectReportsPage(b *testing.B) {
+	x := newBench(b)
+	users := x.users(b, 1001, func(i int) int {
+		if i > 0 {
+			return 0
+		}
+		return -1
+	})
+	var after []string
+	err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
+		all, err := tx.DirectReports(users[0].ID, directory.ListQuery{})
+		for i := 0; i < len(all); i += 100 {
+			after = append(after, all[i].ID)
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; b.Loop(); i++ {
+		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
+			page, err := tx.DirectReports(users[0].ID, directory.ListQuery{After: after[i%len(after)], Limit: 100})
+			if err == nil && len(page) == 0 {
+				err = errors.New("empty page")
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
