@@ -252,18 +252,6 @@ func extendedCode(err error) sqlite3.ErrNoExtended {
 	return 0
 }
 
-// CreateTenant adds a tenant; store.ErrTenantExists if its id is taken.
-func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
-	return s.write(ctx, "", func(tx *txn) error {
-		_, err := tx.exec(`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`,
-			t.ID, t.Name, t.CreatedAt.UTC().Format(timeFormat))
-		if extendedCode(err) == sqlite3.ErrConstraintPrimaryKey {
-			return store.ErrTenantExists
-		}
-		return err
-	})
-}
-
 // Tenant returns one tenant or store.ErrTenantNotFound.
 func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 	ts, err := s.tenants(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id)

@@ -46,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Bootstrap", testBootstrap},
 		{"BootstrapConcurrent", testBootstrapConcurrent},
 		{"ConcurrentSetManager", testConcurrentSetManager},
+		{"Apps", testApps},
+		{"CredentialsAndRoles", testCredentialsAndRoles},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
