@@ -38,17 +38,18 @@ func (s *Service) View(ctx context.Context, tenant string, fn func(Tx) error) er
 	return s.store.View(ctx, tenant, fn)
 }
 
-// Resolve finds the object a URL segment names: an id, or for users a userPrincipalName too. With kind "",
-// any kind matches. An object of another kind is not found, as /users/{groupId} is not found in Graph.
+// Resolve finds the object a URL segment names: an id (GUIDs compare case-insensitively), or for users a
+// userPrincipalName too. With kind "", any kind matches. An object of another kind is not found, as
+// /users/{groupId} is not found in Graph.
 func Resolve(tx Tx, kind Kind, key string) (*Object, error) {
 	var (
 		o   *Object
 		err error
 	)
-	if kind == KindUser && strings.Contains(key, "@") {
+	if (kind == KindUser || kind == "") && strings.Contains(key, "@") {
 		o, err = tx.GetByUPN(key)
 	} else {
-		o, err = tx.Get(key)
+		o, err = tx.Get(NormalizeID(key))
 	}
 	if err == nil && kind != "" && o.Kind != kind {
 		err = ErrNotFound
@@ -57,6 +58,14 @@ func Resolve(tx Tx, kind Kind, key string) (*Object, error) {
 		return nil, NotFound(key)
 	}
 	return o, err
+}
+
+// NormalizeID returns a GUID in the lower-case form orgraph stores, and any other string unchanged.
+func NormalizeID(id string) string {
+	if u, err := uuid.Parse(id); err == nil && len(id) == 36 {
+		return u.String()
+	}
+	return id
 }
 
 // Create adds an object of kind from a client's properties and returns it as stored.
@@ -98,7 +107,7 @@ func (s *Service) Import(ctx context.Context, tenant string, o *Object) error {
 	}
 	delete(props, "passwordProfile")
 	dropNulls(props)
-	o = &Object{ID: o.ID, Kind: o.Kind, Props: props}
+	o = &Object{ID: NormalizeID(o.ID), Kind: o.Kind, Props: props}
 	if _, ok := o.Props["createdDateTime"]; !ok && o.Kind != KindOrgContact {
 		o.Props["createdDateTime"] = s.now().UTC().Format(time.RFC3339)
 	}
@@ -244,16 +253,20 @@ func (s *Service) AddSponsor(ctx context.Context, tenant, key string, ref Ref) e
 	})
 }
 
-// RemoveSponsor removes a sponsor from the user key names; a sponsor that is not one is a 404.
-func (s *Service) RemoveSponsor(ctx context.Context, tenant, key, sponsorID string) error {
+// RemoveSponsor removes ref from the sponsors of the user key names; a sponsor that is not one is a 404.
+func (s *Service) RemoveSponsor(ctx context.Context, tenant, key string, ref Ref) error {
 	return s.store.Update(ctx, tenant, func(tx Tx) error {
 		u, err := Resolve(tx, KindUser, key)
 		if err != nil {
 			return err
 		}
-		err = tx.RemoveSponsor(u.ID, sponsorID)
+		sp, err := Resolve(tx, ref.Kind, ref.ID)
+		if err != nil {
+			return err
+		}
+		err = tx.RemoveSponsor(u.ID, sp.ID)
 		if errors.Is(err, ErrNotFound) {
-			return NotFound(sponsorID)
+			return NotFound(ref.ID)
 		}
 		return err
 	})

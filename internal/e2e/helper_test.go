@@ -46,6 +46,10 @@ const msgLevelsOnList = "Transitive manager's list is only supported on a single
 
 var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
+// The tests do not call t.Parallel: msgraph-sdk-go's NewGraphServiceClient writes package-level state
+// (kiota's BackingStoreFactoryInstance, the default serializer registries) that every model constructor
+// reads, so two tests building clients at once are a data race inside the SDK, which -race reports.
+
 // env is one running orgraph: a SQLite file in the test's temporary folder, a bootstrapped default tenant,
 // and the Graph API served over real HTTP on loopback.
 type env struct {
@@ -56,6 +60,7 @@ type env struct {
 	key    auth.SigningKey
 	srv    *httptest.Server
 	rec    *recorder
+	api    *graphapi.Server
 }
 
 // recorded is what the server saw of one request, for assertions on what the SDK sent.
@@ -123,7 +128,7 @@ func newEnv(t *testing.T, opts ...func(*graphapi.Options)) *env {
 		api.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close) // registered after the store's Close, so it runs first
-	return &env{t: t, st: st, svc: directory.NewService(st), tenant: tenant, key: keys[0], srv: srv, rec: rec}
+	return &env{t: t, st: st, svc: directory.NewService(st), tenant: tenant, key: keys[0], srv: srv, rec: rec, api: api}
 }
 
 func lenient(o *graphapi.Options) { o.LenientConsistency = true }
@@ -172,7 +177,9 @@ func (p *staticToken) GetAuthorizationToken(_ context.Context, u *url.URL, _ map
 	return p.token, nil
 }
 
-func (p *staticToken) GetAllowedHostsValidator() *authentication.AllowedHostsValidator { return p.hosts }
+func (p *staticToken) GetAllowedHostsValidator() *authentication.AllowedHostsValidator {
+	return p.hosts
+}
 
 // client returns a Graph SDK client that sends token ("" sends none) to this server's /v1.0.
 func (e *env) client(token string) *msgraphsdk.GraphServiceClient {

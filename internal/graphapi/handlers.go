@@ -304,7 +304,11 @@ func (s *Server) getByIDs(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	d := &doc{}
 	err := s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) error {
-		objs, err := tx.GetMany(body.IDs)
+		ids := make([]string, len(body.IDs))
+		for i, id := range body.IDs {
+			ids[i] = directory.NormalizeID(id)
+		}
+		objs, err := tx.GetMany(ids)
 		if err != nil {
 			return err
 		}

@@ -247,21 +247,20 @@ func (s *Server) postSponsorRef(w http.ResponseWriter, r *http.Request, c *call)
 // deleteSponsorRef serves both forms current SDKs send: DELETE …/sponsors/{sponsorId}/$ref and
 // DELETE …/sponsors/$ref?@id={url}.
 func (s *Server) deleteSponsorRef(w http.ResponseWriter, r *http.Request, c *call) error {
-	var sponsorID string
+	var ref directory.Ref
 	if len(c.keys) == 2 {
-		sponsorID = c.keys[1]
+		ref.ID = c.keys[1]
 	} else {
 		raw := r.URL.Query().Get("@id")
 		if raw == "" {
 			return badRequest("The @id query parameter naming the sponsor to remove is required.")
 		}
-		ref, err := parseRef(raw, s.ownHost(r))
-		if err != nil {
+		var err error
+		if ref, err = parseRef(raw, s.ownHost(r)); err != nil {
 			return err
 		}
-		sponsorID = ref.ID
 	}
-	if err := s.dir.RemoveSponsor(r.Context(), c.tenant, c.keys[0], sponsorID); err != nil {
+	if err := s.dir.RemoveSponsor(r.Context(), c.tenant, c.keys[0], ref); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -15,7 +15,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/orgraph/orgraph/internal/auth"
@@ -49,6 +52,9 @@ type Server struct {
 	maxBody int64
 	lenient bool
 	routes  []route
+
+	tenantsMu sync.Mutex
+	tenants   map[string]time.Time // tenant id → until when it is known to exist
 }
 
 // New returns a Server.
@@ -61,6 +67,7 @@ func New(o Options) *Server {
 		log:     o.Logger,
 		maxBody: o.MaxBodyBytes,
 		lenient: o.LenientConsistency,
+		tenants: map[string]time.Time{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -139,6 +146,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 	if !allowed {
 		return errDenied
 	}
+	if err := s.checkTenant(r.Context(), p.TenantID); err != nil {
+		return err
+	}
+	if err := s.checkRoles(r.Context(), p, rt.op); err != nil {
+		return err
+	}
 	q, err := odata.Parse(r.URL.RawQuery, m.version == "beta")
 	if err != nil {
 		return err
@@ -155,6 +168,63 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	return rt.serve(w, r, c)
 }
+
+// checkRoles enforces the directory roles Graph requires of a delegated caller on some writes (sponsors:
+// Directory Writers, User Administrator or Global Administrator) on top of the token's permissions.
+func (s *Server) checkRoles(ctx context.Context, p *auth.Principal, op auth.Operation) error {
+	perm := auth.Permissions[op]
+	if !p.Delegated || !perm.NeedsRole() {
+		return nil
+	}
+	roles, err := s.store.DirectoryRoles(ctx, p.TenantID, p.ObjectID)
+	if err != nil {
+		return err
+	}
+	for _, have := range roles {
+		if slices.Contains(perm.DelegatedRoles, have) {
+			return nil
+		}
+	}
+	return errDenied
+}
+
+// checkTenant refuses a token whose tenant has been deleted. Tenants that exist are remembered for a few
+// seconds, so the check costs a store read only now and then; a deletion therefore takes up to
+// tenantCacheTTL to reach other nodes, during which the deleted tenant reads as empty.
+func (s *Server) checkTenant(ctx context.Context, id string) error {
+	now := time.Now()
+	s.tenantsMu.Lock()
+	until, ok := s.tenants[id]
+	s.tenantsMu.Unlock()
+	if ok && now.Before(until) {
+		return nil
+	}
+	if _, err := s.store.Tenant(ctx, id); err != nil {
+		if errors.Is(err, store.ErrTenantNotFound) {
+			return &Error{Status: http.StatusUnauthorized, Code: codeInvalidToken, Message: "Access token validation failure. The token's tenant does not exist.", Cause: err}
+		}
+		return err
+	}
+	s.tenantsMu.Lock()
+	if len(s.tenants) >= maxCachedTenants {
+		clear(s.tenants)
+	}
+	s.tenants[id] = now.Add(tenantCacheTTL)
+	s.tenantsMu.Unlock()
+	return nil
+}
+
+// ForgetTenant drops a tenant from the cache of known tenants at once (after deleting it through this node).
+func (s *Server) ForgetTenant(id string) {
+	s.tenantsMu.Lock()
+	delete(s.tenants, id)
+	s.tenantsMu.Unlock()
+}
+
+const (
+	tenantCacheTTL   = 5 * time.Second
+	maxCachedTenants = 100_000
+)
 
 func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
 	h := r.Header.Get("Authorization")

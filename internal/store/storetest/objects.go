@@ -303,7 +303,7 @@ func testNotFound(t *testing.T, s store.Store) {
 	wantErr(t, "RemoveManager without a manager", f.svc.RemoveManager(ctx, tn, alice.ID), directory.ErrNotFound)
 	wantErr(t, "AddSponsor of nobody", f.svc.AddSponsor(ctx, tn, alice.ID, directory.Ref{ID: missing}), directory.ErrNotFound)
 	wantErr(t, "AddSponsor to a group", f.svc.AddSponsor(ctx, tn, admins.ID, directory.Ref{ID: alice.ID}), directory.ErrNotFound)
-	wantErr(t, "RemoveSponsor that is not one", f.svc.RemoveSponsor(ctx, tn, alice.ID, bob.ID), directory.ErrNotFound)
+	wantErr(t, "RemoveSponsor that is not one", f.svc.RemoveSponsor(ctx, tn, alice.ID, directory.Ref{ID: bob.ID}), directory.ErrNotFound)
 }
 
 func testUnknownTenant(t *testing.T, s store.Store) {

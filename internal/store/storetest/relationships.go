@@ -291,10 +291,10 @@ func testSponsors(t *testing.T, s store.Store) {
 		return nil
 	})
 
-	if err := f.svc.RemoveSponsor(ctx, tn, "U@example.com", sp[1].ID); err != nil {
+	if err := f.svc.RemoveSponsor(ctx, tn, "U@example.com", directory.Ref{ID: sp[1].ID}); err != nil {
 		t.Fatalf("RemoveSponsor: %v", err)
 	}
-	wantErr(t, "RemoveSponsor twice", f.svc.RemoveSponsor(ctx, tn, u.ID, sp[1].ID), directory.ErrNotFound)
+	wantErr(t, "RemoveSponsor twice", f.svc.RemoveSponsor(ctx, tn, u.ID, directory.Ref{ID: sp[1].ID}), directory.ErrNotFound)
 	f.addSponsor(u, extra)
 	f.addSponsor(extra, sp[1]) // a sponsor of one user may sponsor others and be sponsored
 	want := []string{sp[0].ID, sp[2].ID, sp[3].ID, sp[4].ID, extra.ID}
