@@ -28,6 +28,7 @@ func main() {
 
 // Main is the orgraph program with its output streams, so a test can run it and read what it prints.
 type Main struct {
+	Stdin          io.Reader // nil: os.Stdin
 	Stdout, Stderr io.Writer
 	// ready, when set, receives the base URL once serve is listening (for in-process tests).
 	ready chan<- string
@@ -41,6 +42,13 @@ Usage:
                                                                          print an access token
   orgraph export [--data DIR] [--tenant ID] [--out FILE]                 write the tenant as JSON Lines
   orgraph import [--data DIR] [--tenant ID] [--skip-bad] FILE|-          load an export into the tenant
+  orgraph tenant create NAME [--json] | list | delete ID                 manage tenants
+  orgraph app create [--tenant ID] [--roles R,...] [--scopes S,...] [--public]
+                                                                         register an app for the token endpoint
+  orgraph user set-password UPN < password | set-roles UPN ROLE,...      sign-in password, directory roles
+  orgraph cert [--data DIR]                                              print the CA of serve --tls
+
+Every command that opens the directory takes --data DIR (embedded SQLite) or --db postgres://… ($ORGRAPH_DB).
 
 Run 'orgraph COMMAND -h' for a command's flags.
 `
@@ -60,12 +68,44 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.export(ctx, args[1:])
 	case "import":
 		return m.importFile(ctx, args[1:])
+	case "tenant":
+		return m.tenant(ctx, args[1:])
+	case "app":
+		return m.app(ctx, args[1:])
+	case "user":
+		return m.user(ctx, args[1:], m.stdin())
+	case "cert":
+		return m.cert(args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
 	}
 	fmt.Fprint(m.Stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func (m *Main) stdin() io.Reader {
+	if m.Stdin != nil {
+		return m.Stdin
+	}
+	return os.Stdin
+}
+
+// parse parses flags wherever they stand among the positional arguments (orgraph tenant create NAME --json),
+// which the flag package alone stops at, and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
 }
 
 // newFlags returns a flag set that reports errors instead of exiting, writing usage to m.Stderr.

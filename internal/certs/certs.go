@@ -35,6 +35,9 @@ const validity = 10 * 365 * 24 * time.Hour
 // Ensure returns the server certificate in dir, creating the CA and the certificate on first use. The
 // certificate names localhost, 127.0.0.1 and ::1 (clients check IP SANs for IP addresses) and extra hosts.
 func Ensure(dir string, hosts ...string) (tls.Certificate, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return tls.Certificate{}, err
+	}
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
 	if c, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
 		return c, nil
