@@ -19,7 +19,7 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	fs := m.newFlags("export")
 	var sf storeFlags
 	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant id (default: the data folder's default tenant)")
+	tenant := fs.String("tenant", "", "tenant id (default: the database's default tenant)")
 	out := fs.String("out", "", "file to write (default: standard output)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -36,13 +36,18 @@ func (m *Main) export(ctx context.Context, args []string) error {
 	w, commit, discard := m.Stdout, func() error { return nil }, func() {}
 	if *out != "" {
 		// Written beside FILE and renamed over it at the end, so a failed export never leaves half a file
-		// that looks like a whole one.
+		// that looks like a whole one. CreateTemp makes it readable by its owner only, which suits a copy of
+		// the whole directory.
 		f, err := os.CreateTemp(filepath.Dir(*out), filepath.Base(*out)+".*.tmp")
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		w = f
 		commit = func() error {
+			// Synced before the rename, so the name never points at data a power cut could still take away.
+			if err := f.Sync(); err != nil {
+				return err
+			}
 			if err := f.Close(); err != nil {
 				return err
 			}
@@ -78,7 +83,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	fs := m.newFlags("import")
 	var sf storeFlags
 	sf.register(fs)
-	tenant := fs.String("tenant", "", "tenant id (default: the data folder's default tenant)")
+	tenant := fs.String("tenant", "", "tenant id (default: the database's default tenant)")
 	skipBad := fs.Bool("skip-bad", false, "import the good lines and list the bad ones, instead of importing nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -139,7 +144,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	return nil
 }
 
-// openTenant opens the store and checks the tenant (default: the data folder's default tenant) exists: a
+// openTenant opens the store and checks the tenant (default: the database's default tenant) exists: a
 // missing one would export as empty, and an import into it would fail only after reading the whole file.
 func openTenant(ctx context.Context, sf *storeFlags, tenant string) (store.Store, string, error) {
 	st, def, err := sf.open(ctx)
@@ -163,16 +168,19 @@ func (m *Main) progressBar(max int64, description, unit string) *progressbar.Pro
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	return progressbar.NewOptions64(max,
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(f),
 		progressbar.OptionSetDescription(description),
-		progressbar.OptionShowBytes(unit == ""),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionSpinnerType(14),
 		progressbar.OptionFullWidth(),
 		progressbar.OptionClearOnFinish(),
-	)
+	}
+	if unit == "" {
+		opts = append(opts, progressbar.OptionShowBytes(true))
+	} else {
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit))
+	}
+	return progressbar.NewOptions64(max, opts...)
 }

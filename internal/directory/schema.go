@@ -1,7 +1,7 @@
 package directory
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 	"time"
 )
@@ -31,6 +31,37 @@ type Property struct {
 	Required bool
 	// WriteOnly properties are accepted but never returned (passwordProfile).
 	WriteOnly bool
+	// Filter lists the $filter operations Graph evaluates on the property; the zero value: none.
+	Filter FilterSupport
+	// OrderBy says whether Graph sorts by the property.
+	OrderBy Support
+	// Search marks the properties Graph's $search tokenizes (Tokenize); $search on other filterable
+	// strings is a startsWith.
+	Search bool
+}
+
+// Support says whether Graph evaluates a query feature on a property, and when.
+type Support uint8
+
+const (
+	// NotSupported: Graph answers 400 Request_UnsupportedQuery.
+	NotSupported Support = iota
+	// Default: works in every request.
+	Default
+	// Advanced: works only in advanced queries, with ConsistencyLevel: eventual and $count=true.
+	Advanced
+)
+
+// FilterSupport is a property's row of Graph's table of $filter support on directory objects
+// (https://learn.microsoft.com/graph/aad-advanced-queries). Rules that hold for every property are not
+// repeated here: in goes with eq, ne and not need advanced queries wherever eq works, and on a string
+// collection every operation is made inside any().
+type FilterSupport struct {
+	Eq         Support // eq, in, and (advanced) ne and not
+	StartsWith Support
+	EndsWith   Support // advanced only, where supported at all
+	Range      Support // ge, le, gt, lt: date-times only
+	Null       Support // eq null and ne null
 }
 
 // Schema is the set of properties of one kind.
@@ -65,56 +96,71 @@ func newSchema(k Kind, props []Property) *Schema {
 	return s
 }
 
+// cols is a string property's $filter support in the columns of Graph's table: eq, startsWith, eq null.
+func cols(eq, startsWith, null Support) FilterSupport {
+	return FilterSupport{Eq: eq, StartsWith: startsWith, Null: null}
+}
+
+// Shorthands for the table below.
+const (
+	no  = NotSupported
+	def = Default
+	adv = Advanced
+)
+
 var schemas = map[Kind]*Schema{
-	// Default properties and required-on-create ones as listed on Graph's user resource and create-user pages.
+	// Default properties and required-on-create ones as listed on Graph's user resource and create-user pages;
+	// $filter and $orderby support as in the tables of Graph's advanced query page.
 	KindUser: newSchema(KindUser, []Property{
-		{Name: "accountEnabled", Type: TypeBool, Required: true},
-		{Name: "ageGroup", Type: TypeString},
-		{Name: "businessPhones", Type: TypeStrings, Default: true},
-		{Name: "city", Type: TypeString},
-		{Name: "companyName", Type: TypeString},
-		{Name: "country", Type: TypeString},
-		{Name: "createdDateTime", Type: TypeDateTime, ReadOnly: true},
-		{Name: "creationType", Type: TypeString, ReadOnly: true},
-		{Name: "department", Type: TypeString},
-		{Name: "displayName", Type: TypeString, Default: true, Required: true},
-		{Name: "employeeHireDate", Type: TypeDateTime},
-		{Name: "employeeId", Type: TypeString},
-		{Name: "employeeType", Type: TypeString},
-		{Name: "externalUserState", Type: TypeString, ReadOnly: true},
-		{Name: "givenName", Type: TypeString, Default: true},
-		{Name: "jobTitle", Type: TypeString, Default: true},
-		{Name: "mail", Type: TypeString, Default: true},
-		{Name: "mailNickname", Type: TypeString, Required: true},
-		{Name: "mobilePhone", Type: TypeString, Default: true},
-		{Name: "officeLocation", Type: TypeString, Default: true},
-		{Name: "otherMails", Type: TypeStrings},
-		{Name: "passwordPolicies", Type: TypeString},
+		{Name: "accountEnabled", Type: TypeBool, Required: true, Filter: cols(def, no, no)},
+		{Name: "ageGroup", Type: TypeString, Filter: cols(def, no, no)},
+		{Name: "businessPhones", Type: TypeStrings, Default: true, Filter: cols(adv, adv, no)},
+		{Name: "city", Type: TypeString, Filter: cols(def, def, adv)},
+		{Name: "companyName", Type: TypeString, Filter: cols(adv, adv, adv)},
+		{Name: "country", Type: TypeString, Filter: cols(def, def, adv)},
+		{Name: "createdDateTime", Type: TypeDateTime, ReadOnly: true, Filter: FilterSupport{Eq: def, Range: def, Null: adv}, OrderBy: adv},
+		{Name: "creationType", Type: TypeString, ReadOnly: true, Filter: cols(def, no, no)},
+		{Name: "department", Type: TypeString, Filter: cols(def, def, adv)},
+		{Name: "displayName", Type: TypeString, Default: true, Required: true, Filter: cols(def, def, adv), OrderBy: def, Search: true},
+		{Name: "employeeHireDate", Type: TypeDateTime, Filter: FilterSupport{Eq: adv, Range: adv}},
+		{Name: "employeeId", Type: TypeString, Filter: cols(def, no, adv)},
+		{Name: "employeeType", Type: TypeString, Filter: cols(adv, no, no)},
+		{Name: "externalUserState", Type: TypeString, ReadOnly: true, Filter: cols(def, no, no)},
+		{Name: "givenName", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "jobTitle", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "mail", Type: TypeString, Default: true, Filter: FilterSupport{Eq: def, StartsWith: def, EndsWith: adv, Null: adv}},
+		{Name: "mailNickname", Type: TypeString, Required: true, Filter: cols(def, def, adv)},
+		{Name: "mobilePhone", Type: TypeString, Default: true, Filter: cols(adv, adv, adv)},
+		{Name: "officeLocation", Type: TypeString, Default: true, Filter: cols(adv, adv, adv)},
+		{Name: "otherMails", Type: TypeStrings, Filter: FilterSupport{Eq: def, StartsWith: def, EndsWith: adv}},
+		{Name: "passwordPolicies", Type: TypeString, Filter: cols(no, no, adv)},
 		{Name: "passwordProfile", Type: TypeObject, Required: true, WriteOnly: true},
-		{Name: "postalCode", Type: TypeString},
-		{Name: "preferredLanguage", Type: TypeString, Default: true},
-		{Name: "proxyAddresses", Type: TypeStrings, ReadOnly: true},
-		{Name: "state", Type: TypeString},
-		{Name: "streetAddress", Type: TypeString},
-		{Name: "surname", Type: TypeString, Default: true},
-		{Name: "usageLocation", Type: TypeString},
-		{Name: "userPrincipalName", Type: TypeString, Default: true, Required: true},
-		{Name: "userType", Type: TypeString},
+		{Name: "postalCode", Type: TypeString, Filter: cols(adv, adv, adv)},
+		{Name: "preferredLanguage", Type: TypeString, Default: true, Filter: cols(adv, adv, adv)},
+		{Name: "proxyAddresses", Type: TypeStrings, ReadOnly: true, Filter: FilterSupport{Eq: def, StartsWith: def, EndsWith: adv}},
+		{Name: "state", Type: TypeString, Filter: cols(def, no, adv)},
+		{Name: "streetAddress", Type: TypeString, Filter: cols(adv, adv, adv)},
+		{Name: "surname", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "usageLocation", Type: TypeString, Filter: cols(def, def, adv)},
+		{Name: "userPrincipalName", Type: TypeString, Default: true, Required: true, Filter: FilterSupport{Eq: def, StartsWith: def, EndsWith: adv}, OrderBy: def},
+		{Name: "userType", Type: TypeString, Filter: cols(def, no, adv)},
 	}),
+	// Graph's table leaves out the group's createdDateTime (filtering on it is Request_UnsupportedQuery, as the
+	// advanced query page shows) and groupTypes, which the group resource page lists with eq.
 	KindGroup: newSchema(KindGroup, []Property{
-		{Name: "classification", Type: TypeString, Default: true},
+		{Name: "classification", Type: TypeString, Default: true, Filter: cols(def, def, no)},
 		{Name: "createdDateTime", Type: TypeDateTime, Default: true, ReadOnly: true},
-		{Name: "description", Type: TypeString, Default: true},
-		{Name: "displayName", Type: TypeString, Default: true, Required: true},
-		{Name: "groupTypes", Type: TypeStrings, Default: true},
-		{Name: "isAssignableToRole", Type: TypeBool, Default: true},
-		{Name: "mail", Type: TypeString, Default: true, ReadOnly: true},
-		{Name: "mailEnabled", Type: TypeBool, Default: true, Required: true},
-		{Name: "mailNickname", Type: TypeString, Default: true, Required: true},
-		{Name: "membershipRule", Type: TypeString, Default: true},
-		{Name: "preferredLanguage", Type: TypeString, Default: true},
-		{Name: "proxyAddresses", Type: TypeStrings, Default: true, ReadOnly: true},
-		{Name: "securityEnabled", Type: TypeBool, Default: true, Required: true},
+		{Name: "description", Type: TypeString, Default: true, Filter: cols(adv, adv, adv), Search: true},
+		{Name: "displayName", Type: TypeString, Default: true, Required: true, Filter: cols(def, def, adv), OrderBy: def, Search: true},
+		{Name: "groupTypes", Type: TypeStrings, Default: true, Filter: cols(def, no, no)},
+		{Name: "isAssignableToRole", Type: TypeBool, Default: true, Filter: cols(def, no, no)},
+		{Name: "mail", Type: TypeString, Default: true, ReadOnly: true, Filter: cols(def, def, adv)},
+		{Name: "mailEnabled", Type: TypeBool, Default: true, Required: true, Filter: cols(def, no, no)},
+		{Name: "mailNickname", Type: TypeString, Default: true, Required: true, Filter: cols(def, def, adv)},
+		{Name: "membershipRule", Type: TypeString, Default: true, Filter: cols(def, def, no)},
+		{Name: "preferredLanguage", Type: TypeString, Default: true, Filter: cols(adv, adv, adv)},
+		{Name: "proxyAddresses", Type: TypeStrings, Default: true, ReadOnly: true, Filter: cols(def, def, no)},
+		{Name: "securityEnabled", Type: TypeBool, Default: true, Required: true, Filter: cols(def, no, no)},
 		{Name: "securityIdentifier", Type: TypeString, Default: true, ReadOnly: true},
 		{Name: "theme", Type: TypeString, Default: true},
 		{Name: "visibility", Type: TypeString, Default: true},
@@ -123,18 +169,18 @@ var schemas = map[Kind]*Schema{
 	// so nothing is read-only or required for the API's sake.
 	KindOrgContact: newSchema(KindOrgContact, []Property{
 		{Name: "addresses", Type: TypeObjects, Default: true},
-		{Name: "companyName", Type: TypeString, Default: true},
-		{Name: "department", Type: TypeString, Default: true},
-		{Name: "displayName", Type: TypeString, Default: true},
-		{Name: "givenName", Type: TypeString, Default: true},
-		{Name: "jobTitle", Type: TypeString, Default: true},
-		{Name: "mail", Type: TypeString, Default: true},
-		{Name: "mailNickname", Type: TypeString, Default: true},
-		{Name: "onPremisesLastSyncDateTime", Type: TypeDateTime, Default: true},
-		{Name: "onPremisesSyncEnabled", Type: TypeBool, Default: true},
+		{Name: "companyName", Type: TypeString, Default: true, Filter: cols(adv, adv, adv)},
+		{Name: "department", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "displayName", Type: TypeString, Default: true, Filter: cols(def, def, adv), OrderBy: adv, Search: true},
+		{Name: "givenName", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "jobTitle", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "mail", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "mailNickname", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
+		{Name: "onPremisesLastSyncDateTime", Type: TypeDateTime, Default: true, Filter: FilterSupport{Eq: def, Range: def}},
+		{Name: "onPremisesSyncEnabled", Type: TypeBool, Default: true, Filter: cols(def, no, adv)},
 		{Name: "phones", Type: TypeObjects, Default: true},
-		{Name: "proxyAddresses", Type: TypeStrings, Default: true},
-		{Name: "surname", Type: TypeString, Default: true},
+		{Name: "proxyAddresses", Type: TypeStrings, Default: true, Filter: cols(def, def, no)},
+		{Name: "surname", Type: TypeString, Default: true, Filter: cols(def, def, adv)},
 	}),
 }
 
@@ -187,11 +233,14 @@ func CheckProps(k Kind, in map[string]any, creating, trusted bool) (map[string]a
 	return out, nil
 }
 
+// errBadValue is what checkValue reports; callers turn it into Graph's message for the property.
+var errBadValue = errors.New("value of the wrong type")
+
 func checkValue(p *Property, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	bad := fmt.Errorf("property %s: unexpected %T", p.Name, v)
+	bad := errBadValue
 	switch p.Type {
 	case TypeString:
 		s, ok := v.(string)

@@ -83,7 +83,7 @@ func (s *Service) Create(ctx context.Context, tenant string, kind Kind, props ma
 	o := &Object{ID: uuid.NewString(), Kind: kind, Props: props}
 	o.Props["createdDateTime"] = s.now().UTC().Format(time.RFC3339)
 	if kind == KindUser {
-		if err := checkUPN(o.String("userPrincipalName")); err != nil {
+		if err := CheckUPN(o.String("userPrincipalName")); err != nil {
 			return nil, err
 		}
 		if o.Props["userType"] == nil {
@@ -114,11 +114,13 @@ func (s *Service) Import(ctx context.Context, tenant string, o *Object) error {
 	if o.ID == "" {
 		o.ID = uuid.NewString()
 	}
-	if _, err := uuid.Parse(o.ID); err != nil {
+	u, err := uuid.Parse(o.ID)
+	if err != nil {
 		return Invalid("Invalid object identifier '%s'.", o.ID)
 	}
+	o.ID = u.String()
 	if o.Kind == KindUser {
-		if err := checkUPN(o.String("userPrincipalName")); err != nil {
+		if err := CheckUPN(o.String("userPrincipalName")); err != nil {
 			return err
 		}
 	}
@@ -137,7 +139,7 @@ func (s *Service) Update(ctx context.Context, tenant string, kind Kind, key stri
 	if kind == KindUser {
 		if v, ok := patch["userPrincipalName"]; ok {
 			upn, _ := v.(string)
-			if err := checkUPN(upn); err != nil {
+			if err := CheckUPN(upn); err != nil {
 				return err
 			}
 		}
@@ -272,9 +274,9 @@ func (s *Service) RemoveSponsor(ctx context.Context, tenant, key string, ref Ref
 	})
 }
 
-// checkUPN applies Graph's shape rule for userPrincipalName: alias@domain, both parts present. Graph also
+// CheckUPN applies Graph's shape rule for userPrincipalName: alias@domain, both parts present. Graph also
 // requires a verified domain of the tenant; orgraph accepts any domain so code written for Graph runs unchanged.
-func checkUPN(upn string) error {
+func CheckUPN(upn string) error {
 	at := strings.IndexByte(upn, '@')
 	if at <= 0 || at != strings.LastIndexByte(upn, '@') || at == len(upn)-1 || strings.ContainsAny(upn, " /\\\"") {
 		return InvalidValue("userPrincipalName", KindUser)

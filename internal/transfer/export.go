@@ -42,9 +42,9 @@ func Export(ctx context.Context, st directory.Transactor, tenant string, w io.Wr
 	err := st.View(ctx, tenant, func(tx directory.Tx) error {
 		// Sponsor lines follow all objects, so the users are remembered rather than listed a second time.
 		var users []string
-		after := ""
+		q := directory.ListQuery{Limit: exportPage}
 		for {
-			page, err := tx.List(directory.ListQuery{After: after, Limit: exportPage})
+			page, err := tx.List(q)
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ func Export(ctx context.Context, st directory.Transactor, tenant string, w io.Wr
 			if len(page) < exportPage {
 				break
 			}
-			after = page[len(page)-1].ID
+			q.After = q.Next(page[len(page)-1])
 		}
 		for _, u := range users {
 			sponsors, err := tx.Sponsors(u)

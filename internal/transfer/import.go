@@ -122,6 +122,8 @@ func read(ctx context.Context, r io.Reader) (*file, error) {
 		}
 		b := sc.Bytes()
 		if n == 1 {
+			// Some Windows editors start a saved file with a byte order mark.
+			b = bytes.TrimPrefix(b, []byte("\ufeff"))
 			if err := checkHeader(b); err != nil {
 				return nil, LineError{Line: 1, Err: err.Error()}
 			}
@@ -260,8 +262,13 @@ func parseObject(line int, kind directory.Kind, rec record) (object, string) {
 		}
 	}
 	o.props = props
-	if upn, _ := props["userPrincipalName"].(string); kind == directory.KindUser && upn == "" {
-		return o, "a user needs a userPrincipalName"
+	if upn, _ := props["userPrincipalName"].(string); kind == directory.KindUser {
+		if upn == "" {
+			return o, "a user needs a userPrincipalName"
+		}
+		if err := directory.CheckUPN(upn); err != nil {
+			return o, err.Error()
+		}
 	}
 	return o, ""
 }
@@ -446,7 +453,7 @@ func (c *checked) checkManager(i int) {
 	case inFile && c.bad[m]:
 		c.fail(i, true, "manager %q is skipped (line %d)", o.manager, c.f.objects[m].line)
 	case kind != directory.KindUser && kind != directory.KindOrgContact:
-		c.fail(i, false, "manager %q is %s; a manager is a user or an orgContact", o.manager, a(kind))
+		c.fail(i, false, "manager %q is %s; a manager is a user or an orgContact", o.manager, article(kind))
 	}
 }
 
@@ -509,13 +516,13 @@ func (c *checked) checkSponsors(existing map[string][]string) {
 		case uInFile && c.bad[ui]:
 			bad(true, "user %q is skipped (line %d)", s.user, c.f.objects[ui].line)
 		case uk != directory.KindUser:
-			bad(false, "%q is %s; only users have sponsors", s.user, a(uk))
+			bad(false, "%q is %s; only users have sponsors", s.user, article(uk))
 		case !sOK:
 			bad(false, "sponsor %q does not exist", s.sponsor)
 		case sInFile && c.bad[si]:
 			bad(true, "sponsor %q is skipped (line %d)", s.sponsor, c.f.objects[si].line)
 		case sk != directory.KindUser && sk != directory.KindGroup:
-			bad(false, "sponsor %q is %s; a sponsor is a user or a group", s.sponsor, a(sk))
+			bad(false, "sponsor %q is %s; a sponsor is a user or a group", s.sponsor, article(sk))
 		case s.user == s.sponsor:
 			bad(false, "a user cannot be their own sponsor")
 		default:
@@ -535,8 +542,8 @@ func (c *checked) checkSponsors(existing map[string][]string) {
 	}
 }
 
-// a names a kind with its article, for messages.
-func a(k directory.Kind) string {
+// article names a kind with its article, for messages.
+func article(k directory.Kind) string {
 	if k == directory.KindOrgContact {
 		return "an orgContact"
 	}
@@ -553,8 +560,11 @@ func (c *checked) failure() error {
 			break
 		}
 	}
-	if len(c.errs) == 1 {
+	switch len(c.errs) {
+	case 1:
 		return first.LineError
+	case 2:
+		return fmt.Errorf("%w (and 1 more bad line)", first.LineError)
 	}
 	return fmt.Errorf("%w (and %d more bad lines)", first.LineError, len(c.errs)-1)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/orgraph/orgraph/internal/demo"
 	"github.com/orgraph/orgraph/internal/directory"
 	"github.com/orgraph/orgraph/internal/store"
+	"github.com/orgraph/orgraph/internal/store/postgres"
+	"github.com/orgraph/orgraph/internal/store/postgres/pgtest"
 	"github.com/orgraph/orgraph/internal/store/sqlite"
 )
 
@@ -120,7 +122,43 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// ids gives readable names stable UUIDs.
+// TestRoundTripPostgres moves a tenant SQLite → PostgreSQL → SQLite, the move the format exists for; it is
+// skipped where no PostgreSQL answers (see pgtest).
+func TestRoundTripPostgres(t *testing.T) {
+	ctx := context.Background()
+	src, srcTenant := openStore(t)
+	if err := demo.Load(ctx, directory.NewService(src), srcTenant); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := export(t, src, srcTenant)
+
+	pg, err := postgres.Open(ctx, pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	pgTenant, err := store.Bootstrap(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(ctx, pg, pgTenant, bytes.NewReader(first), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fromPG, _ := export(t, pg, pgTenant)
+	if !bytes.Equal(first, fromPG) {
+		t.Errorf("PostgreSQL's export differs from SQLite's")
+	}
+
+	dst, dstTenant := openStore(t)
+	if _, err := Import(ctx, dst, dstTenant, bytes.NewReader(fromPG), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := export(t, dst, dstTenant); !bytes.Equal(first, last) {
+		t.Errorf("the export after SQLite → PostgreSQL → SQLite differs")
+	}
+}
+
+// id gives a readable name a stable UUID.
 func id(name string) string { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String() }
 
 func userLine(name, manager string) string {
@@ -338,9 +376,53 @@ func TestImportReportsFirstCause(t *testing.T) {
 		`{"kind":"user","id":"` + id("boss") + `","props":{}}`}, "\n")
 	st, tenant := openStore(t)
 	_, err := Import(context.Background(), st, tenant, strings.NewReader(file), Options{})
-	want := "line 3: a user needs a userPrincipalName (and 1 more bad lines)"
+	want := "line 3: a user needs a userPrincipalName (and 1 more bad line)"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
+func TestImportIntoPopulatedTenant(t *testing.T) {
+	ctx := context.Background()
+	st, tenant := openStore(t)
+	if _, err := Import(ctx, st, tenant, strings.NewReader(strings.Join(base, "\n")), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// A second file hangs new people under the tenant's and adds sponsors to a tenant user, who has two
+	// already (ceo, team): ceo again is a duplicate, and of the rest only three fit.
+	file := strings.Join([]string{
+		"\ufeff" + `{"orgraph":1,"kind":"header"}`,
+		userLine("new-report", "vp"),
+		userLine("new-contractor", "consultant"),
+		sponsorOf("marketer", "ceo"),
+		sponsorOf("marketer", "vp"),
+		sponsorOf("marketer", "dev"),
+		sponsorOf("marketer", "new-report"),
+		sponsorOf("marketer", "new-contractor"),
+	}, "\n")
+	sum, err := Import(ctx, st, tenant, strings.NewReader(file), Options{SkipBad: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Summary{Users: 2, Managers: 2, Sponsors: 3, Skipped: []LineError{
+		{4, fmt.Sprintf("sponsor %q of %q: %s", id("ceo"), id("marketer"), directory.DuplicateReference("sponsors").Message)},
+		{8, fmt.Sprintf("user %q would have more than 5 sponsors", id("marketer"))},
+	}}
+	if !reflect.DeepEqual(sum, want) {
+		t.Errorf("imported %+v\nwant %+v", sum, want)
+	}
+	err = st.View(ctx, tenant, func(tx directory.Tx) error {
+		chain, err := tx.ChainIDs(id("new-report"), 0)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(chain, []string{id("vp"), id("ceo")}) {
+			t.Errorf("chain of new-report: %v", chain)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
