@@ -123,7 +123,12 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		base = *public
 	}
 	fmt.Fprintf(m.Stdout, "orgraph is serving Microsoft Graph at %s/v1.0 (and %s/beta)\n", base, base)
-	fmt.Fprintf(m.Stdout, "tenant %s; get a token with:\n  TOKEN=$(orgraph token --data %s)\n  curl -H \"Authorization: Bearer $TOKEN\" %s/v1.0/users\n", tenant, sf.data, base)
+	// The hint never repeats a DSN: it may hold a password.
+	where := "--data " + sf.data
+	if sf.db != "" || (!sf.given("data") && os.Getenv(envDB) != "") {
+		where = "--db \"$" + envDB + "\""
+	}
+	fmt.Fprintf(m.Stdout, "tenant %s; get a token with:\n  TOKEN=$(orgraph token %s)\n  curl -H \"Authorization: Bearer $TOKEN\" %s/v1.0/users\n", tenant, where, base)
 	fmt.Fprintf(m.Stdout, "or as an app, from the token endpoint %s/%s/oauth2/v2.0/token (orgraph tenant create --json makes one)\n", base, tenant)
 	if m.ready != nil {
 		m.ready <- base

@@ -46,6 +46,9 @@ func Resolve(tx Tx, kind Kind, key string) (*Object, error) {
 		o   *Object
 		err error
 	)
+	if !validText(key) {
+		return nil, NotFound(key)
+	}
 	if (kind == KindUser || kind == "") && strings.Contains(key, "@") {
 		o, err = tx.GetByUPN(key)
 	} else {

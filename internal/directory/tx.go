@@ -14,15 +14,20 @@ type Transactor interface {
 	Update(ctx context.Context, tenant string, fn func(Tx) error) error
 }
 
-// ListQuery selects a page of objects in id order.
+// ListQuery selects a page of objects: those of Kinds that satisfy Filter and Search, sorted by Order (by id
+// when nil), after the cursor After.
 type ListQuery struct {
-	Kinds []Kind // empty: every kind
-	After string // return only ids greater than this (keyset paging)
-	Limit int    // at most this many; 0: no limit
+	Kinds  []Kind // empty: every kind
+	Filter Cond   // nil: every object
+	Search Cond   // nil: every object
+	Order  *Order // nil: id order
+	After  Cursor // the zero Cursor: from the start
+	Limit  int    // at most this many; 0: no limit
 }
 
 // Tx is a storage transaction within one tenant. Errors are *Error values where the caller can act on them
-// (ErrNotFound, ErrConflict); anything else is a storage failure.
+// (ErrNotFound, ErrConflict), and after one of those the transaction stays usable (PostgreSQL backends must
+// therefore detect them without a failing statement); anything else is a storage failure that ends it.
 type Tx interface {
 	// Get returns the object with this id, of any kind, or ErrNotFound.
 	Get(id string) (*Object, error)
@@ -30,7 +35,9 @@ type Tx interface {
 	GetByUPN(upn string) (*Object, error)
 	// GetMany returns the objects with these ids that exist, in the order of ids, skipping unknown ones.
 	GetMany(ids []string) ([]*Object, error)
-	// List returns objects in ascending id order.
+	// List returns a page of objects, in the order q asks for. Paging with q.Next keeps its place when
+	// objects are added or removed between pages: no object is returned twice, and none that existed
+	// throughout (with unchanged sort key) is skipped.
 	List(q ListQuery) ([]*Object, error)
 	// Count counts the objects List would return without After and Limit.
 	Count(q ListQuery) (int, error)

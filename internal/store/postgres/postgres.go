@@ -41,9 +41,10 @@ const (
 	// maxAttempts bounds how often Update runs fn when PostgreSQL rolls the transaction back for a
 	// serialization failure or a deadlock, or the connection fails before the commit is sent.
 	maxAttempts = 5
-	// beginAttempts bounds how often a transaction is begun again on a broken connection: after a server
-	// restart the pool holds dead connections until they are used, and BEGIN on one changes nothing.
-	beginAttempts = 3
+	// reconnectAttempts bounds how often a transaction is begun, or a lone read run, again on a broken
+	// connection: after a server restart the pool holds dead connections until they are used, and neither
+	// BEGIN nor a read on one changes anything.
+	reconnectAttempts = 3
 	// timeFormat keeps nanoseconds in UTC with a fixed width, so that ORDER BY on the text is time order.
 	timeFormat = "2006-01-02T15:04:05.000000000Z"
 )
@@ -101,6 +102,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := t.exec(`SELECT pg_advisory_xact_lock($1, 0)`, lockMigrate); err != nil {
 			return err
 		}
+		if err := s.checkLocks(ctx); err != nil {
+			return err
+		}
 		if _, err := t.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
 			name       TEXT NOT NULL,
@@ -122,7 +126,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			// Without arguments pgx uses the simple protocol, which runs a file of several statements.
 			if _, err := t.exec(string(text)); err != nil {
-				return fmt.Errorf("postgres: migration %s: %w", names[i], err)
+				return fmt.Errorf("%w (in migration %s)", err, names[i])
 			}
 			if _, err := t.exec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, i+1, strings.TrimPrefix(names[i], "migrations/")); err != nil {
 				return err
@@ -130,6 +134,26 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// checkLocks makes sure that the migration lock the caller holds keeps another session out, as PostgreSQL's
+// advisory locks do. Some PostgreSQL-compatible engines accept the lock functions but do not lock: there the
+// nodes' updates of a tenant would interleave, and the directory's invariants would break without a sign, so
+// Open refuses. The other session is a connection of its own, so a pool of one connection cannot deadlock.
+func (s *Store) checkLocks(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	if err != nil {
+		return s.failure(ctx, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var taken bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, 0)`, lockMigrate).Scan(&taken); err != nil {
+		return s.failure(ctx, err)
+	}
+	if taken {
+		return errors.New("postgres: this server's advisory locks do not exclude one another, which orgraph needs to keep the nodes' updates of a tenant apart")
+	}
+	return nil
 }
 
 // View runs fn in a REPEATABLE READ READ ONLY transaction: every read in it sees the snapshot taken by the
@@ -153,12 +177,17 @@ func (s *Store) View(ctx context.Context, tenant string, fn func(directory.Tx) e
 // only enough but needed: REPEATABLE READ would take its snapshot at the first statement, the lock itself,
 // before waiting for it, and so miss the very commit it waited for.
 func (s *Store) Update(ctx context.Context, tenant string, fn func(directory.Tx) error) error {
+	return s.locked(ctx, tenant, func(t *txn) error { return fn(t) })
+}
+
+// locked runs fn as an update of tenant: through the tenant's gate in this process, then under its lock.
+func (s *Store) locked(ctx context.Context, tenant string, fn func(*txn) error) error {
 	leave, err := s.gates.enter(ctx, tenant)
 	if err != nil {
 		return err
 	}
 	defer leave()
-	return s.write(ctx, tenant, func(t *txn) error { return fn(t) })
+	return s.write(ctx, tenant, fn)
 }
 
 // write runs fn in a read-write transaction, with the tenant's advisory lock unless tenant is "" (the
@@ -202,11 +231,26 @@ func (s *Store) attempt(ctx context.Context, tenant string, fn func(*txn) error)
 func (s *Store) begin(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	for attempt := 1; ; attempt++ {
 		tx, err := s.pool.BeginTx(ctx, opts)
-		if err == nil || !lost(err) || attempt == beginAttempts || ctx.Err() != nil {
+		if err == nil || !broken(err) || attempt == reconnectAttempts || ctx.Err() != nil {
 			return tx, s.failure(ctx, err)
 		}
-		// failure has reset the pool, so the next try connects afresh.
-		s.failure(ctx, err)
+		s.failure(ctx, err) // resets the pool, so the next try connects afresh
+	}
+}
+
+// collect runs one query outside any transaction (a single statement reads one snapshot) and scans its rows,
+// again on another connection when the one the pool gave was broken: a read may be repeated safely.
+func collect[T any](ctx context.Context, s *Store, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
+	for attempt := 1; ; attempt++ {
+		rows, err := s.pool.Query(ctx, query, args...)
+		var out []T
+		if err == nil {
+			out, err = pgx.CollectRows(rows, scan)
+		}
+		if err == nil || !broken(err) || attempt == reconnectAttempts || ctx.Err() != nil {
+			return out, s.failure(ctx, err)
+		}
+		s.failure(ctx, err) // resets the pool, so the next try connects afresh
 	}
 }
 
@@ -250,6 +294,13 @@ func lost(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
+// broken reports whether err came from a pooled connection that had died (the server restarted, or an
+// operator ended the session) rather than from failing to connect: another connection may work at once.
+func broken(err error) bool {
+	var ce *pgconn.ConnectError
+	return lost(err) && !errors.As(err, &ce)
+}
+
 // failure classifies a database error: the context's own error when it ended the call, store.ErrUnavailable
 // when the server is out of reach (worth retrying later), and a wrapped error otherwise. A lost connection
 // resets the pool: when one connection finds the server restarted, the idle ones are dead too.
@@ -266,18 +317,30 @@ func (s *Store) failure(ctx context.Context, err error) error {
 	return fmt.Errorf("postgres: %w", err)
 }
 
-// CreateTenant adds a tenant; store.ErrTenantExists if its id is taken.
-func (s *Store) CreateTenant(ctx context.Context, t store.Tenant) error {
+// CreateTenant adds a tenant and registers apps in it, in one transaction; store.ErrTenantExists if its id
+// is taken, store.ErrAppExists for a taken client id.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, apps ...store.App) error {
 	if !storable(t.ID, t.Name) {
 		return fmt.Errorf("postgres: tenant id and name must be UTF-8 without NUL")
 	}
 	return s.write(ctx, "", func(tx *txn) error {
 		n, err := tx.exec(`INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			t.ID, t.Name, t.CreatedAt.UTC().Format(timeFormat))
-		if err == nil && n == 0 {
+		if err != nil {
+			return err
+		}
+		if n == 0 {
 			return store.ErrTenantExists
 		}
-		return err
+		for _, a := range apps {
+			if a.TenantID != t.ID {
+				return fmt.Errorf("postgres: app %s belongs to tenant %s, not %s", a.ClientID, a.TenantID, t.ID)
+			}
+			if err := tx.insertApp(a); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -286,7 +349,7 @@ func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 	if !storable(id) {
 		return store.Tenant{}, store.ErrTenantNotFound
 	}
-	ts, err := s.tenants(ctx, `SELECT id, name, created_at FROM tenants WHERE id = $1`, id)
+	ts, err := collect(ctx, s, scanTenant, `SELECT id, name, created_at FROM tenants WHERE id = $1`, id)
 	if err != nil {
 		return store.Tenant{}, err
 	}
@@ -298,45 +361,28 @@ func (s *Store) Tenant(ctx context.Context, id string) (store.Tenant, error) {
 
 // Tenants lists every tenant, oldest first.
 func (s *Store) Tenants(ctx context.Context) ([]store.Tenant, error) {
-	return s.tenants(ctx, `SELECT id, name, created_at FROM tenants ORDER BY created_at, id`)
+	return collect(ctx, s, scanTenant, `SELECT id, name, created_at FROM tenants ORDER BY created_at, id`)
 }
 
-func (s *Store) tenants(ctx context.Context, query string, args ...any) ([]store.Tenant, error) {
-	var out []store.Tenant
-	err := s.View(ctx, "", func(dtx directory.Tx) error {
-		t := dtx.(*txn)
-		rows, err := t.query(query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				tn      store.Tenant
-				created string
-			)
-			if err := rows.Scan(&tn.ID, &tn.Name, &created); err != nil {
-				return t.fail(err)
-			}
-			if tn.CreatedAt, err = time.Parse(timeFormat, created); err != nil {
-				return fmt.Errorf("postgres: tenant %s: %w", tn.ID, err)
-			}
-			out = append(out, tn)
-		}
-		return t.fail(rows.Err())
-	})
-	return out, err
+func scanTenant(row pgx.CollectableRow) (store.Tenant, error) {
+	var (
+		t       store.Tenant
+		created string
+	)
+	if err := row.Scan(&t.ID, &t.Name, &created); err != nil {
+		return t, err
+	}
+	var err error
+	if t.CreatedAt, err = time.Parse(timeFormat, created); err != nil {
+		return t, fmt.Errorf("tenant %s: %w", t.ID, err)
+	}
+	return t, nil
 }
 
 // DeleteTenant removes a tenant; the foreign keys remove its objects and their relationships with it. It
 // holds the tenant's lock, like an update of the tenant, so that it does not interleave with one.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
-	leave, err := s.gates.enter(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	return s.write(ctx, id, func(tx *txn) error {
+	return s.locked(ctx, id, func(tx *txn) error {
 		n, err := tx.exec(`DELETE FROM tenants WHERE id = $1`, id)
 		if err == nil && n == 0 {
 			return store.ErrTenantNotFound
@@ -347,30 +393,20 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 
 // SigningKeys returns the token signing keys, newest first.
 func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
-	var out []auth.SigningKey
-	err := s.View(ctx, "", func(dtx directory.Tx) error {
-		t := dtx.(*txn)
-		rows, err := t.query(`SELECT kid, private_pem, created_at FROM signing_keys ORDER BY created_at DESC, kid`)
-		if err != nil {
-			return err
+	return collect(ctx, s, func(row pgx.CollectableRow) (auth.SigningKey, error) {
+		var (
+			k       auth.SigningKey
+			created string
+		)
+		if err := row.Scan(&k.ID, &k.PrivateKeyPEM, &created); err != nil {
+			return k, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				k       auth.SigningKey
-				created string
-			)
-			if err := rows.Scan(&k.ID, &k.PrivateKeyPEM, &created); err != nil {
-				return t.fail(err)
-			}
-			if k.CreatedAt, err = time.Parse(timeFormat, created); err != nil {
-				return fmt.Errorf("postgres: signing key %s: %w", k.ID, err)
-			}
-			out = append(out, k)
+		var err error
+		if k.CreatedAt, err = time.Parse(timeFormat, created); err != nil {
+			return k, fmt.Errorf("signing key %s: %w", k.ID, err)
 		}
-		return t.fail(rows.Err())
-	})
-	return out, err
+		return k, nil
+	}, `SELECT kid, private_pem, created_at FROM signing_keys ORDER BY created_at DESC, kid`)
 }
 
 // AddSigningKey stores a new signing key; a kid that is stored already is an error.
@@ -393,16 +429,11 @@ func (s *Store) Setting(ctx context.Context, name string) (string, error) {
 	if !storable(name) {
 		return "", nil
 	}
-	var v string
-	err := s.View(ctx, "", func(dtx directory.Tx) error {
-		t := dtx.(*txn)
-		err := t.tx.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&v)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return t.fail(err)
-	})
-	return v, err
+	vs, err := collect(ctx, s, pgx.RowTo[string], `SELECT value FROM settings WHERE name = $1`, name)
+	if err != nil || len(vs) == 0 {
+		return "", err
+	}
+	return vs[0], nil
 }
 
 // SetSettingOnce sets a named value unless it is set, and returns the value in force. The no-op update on a

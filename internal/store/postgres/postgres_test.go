@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ func openDSN(t testing.TB, dsn string) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
+	pgtest.Connect(t).Close(context.Background()) // skip once, not in every subtest, without a server
 	storetest.Run(t, func(t *testing.T) store.Store { return openDSN(t, pgtest.DSN(t)) })
 }
 
@@ -117,6 +119,65 @@ func TestReopen(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTwoStoresOneSchema stands in for two nodes: two Stores on one schema, each with its own pool and
+// in-process gate, race manager writes; only the tenant's advisory lock serialises them, so the cycle check
+// must still hold.
+func TestTwoStoresOneSchema(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn)}
+	tenant, err := store.Bootstrap(ctx, stores[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	svc := directory.NewService(stores[0])
+	for i := range 20 {
+		o, err := svc.Create(ctx, tenant, directory.KindUser, user(fmt.Sprintf("u%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, o.ID)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := map[int]int{}
+	deadline := time.Now().Add(2 * time.Second)
+	for g := range 16 {
+		svc := directory.NewService(stores[g%2])
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
+			n := 0
+			for time.Now().Before(deadline) {
+				u, m := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
+				err := svc.SetManager(ctx, tenant, u, directory.Ref{ID: m})
+				if err != nil && !errors.Is(err, directory.ErrInvalid) {
+					t.Errorf("SetManager: %v", err)
+					return
+				}
+				n++
+			}
+			mu.Lock()
+			done[g%2] += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	t.Logf("writes through each store: %v", done)
+	if done[0] == 0 || done[1] == 0 {
+		t.Errorf("a store made no writes: %v", done)
+	}
+	for _, s := range stores {
+		err := s.View(ctx, tenant, func(tx directory.Tx) error {
+			storetest.CheckInvariants(t, tx)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -235,8 +296,11 @@ func TestUnstorableKeys(t *testing.T) {
 			if ids, err := tx.ChainIDs(bad, 0); err != nil || len(ids) != 0 {
 				t.Errorf("ChainIDs(%q) = %v, %v", bad, ids, err)
 			}
-			if got, err := tx.List(directory.ListQuery{After: bad}); err != nil || len(got) != 0 {
-				t.Errorf("List(After %q) = %d objects, %v", bad, len(got), err)
+			if got, err := tx.List(directory.ListQuery{After: directory.Cursor{ID: bad}}); !errors.Is(err, directory.ErrInvalid) {
+				t.Errorf("List(After %q) = %d objects, %v; want invalid", bad, len(got), err)
+			}
+			if got, err := tx.DirectReports(bad, directory.ListQuery{}); err != nil || len(got) != 0 {
+				t.Errorf("DirectReports(%q) = %d objects, %v", bad, len(got), err)
 			}
 			if err := tx.SetManager(bad, a.ID); !errors.Is(err, directory.ErrNotFound) {
 				t.Errorf("SetManager(%q): %v, want not found", bad, err)
@@ -447,11 +511,12 @@ func BenchmarkDirectReportsPage(b *testing.B) {
 		}
 		return -1
 	})
-	var after []string
+	var after []directory.Cursor
 	err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-		all, err := tx.DirectReports(users[0].ID, directory.ListQuery{})
+		var q directory.ListQuery
+		all, err := tx.DirectReports(users[0].ID, q)
 		for i := 0; i < len(all); i += 100 {
-			after = append(after, all[i].ID)
+			after = append(after, q.Next(all[i]))
 		}
 		return err
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orgraph/orgraph/internal/directory"
 	"github.com/orgraph/orgraph/internal/store"
+	"github.com/orgraph/orgraph/internal/store/sqlquery"
 )
 
 // chainBatch is the depth guard of one chain query. A longer chain is continued by another query from where
@@ -78,6 +79,7 @@ func (t *txn) exec(query string, args ...any) (int64, error) {
 	return tag.RowsAffected(), t.fail(err)
 }
 
+// query runs a query whose rows the caller reads and closes.
 func (t *txn) query(query string, args ...any) (pgx.Rows, error) {
 	rows, err := t.tx.Query(t.ctx, query, args...)
 	return rows, t.fail(err)
@@ -196,19 +198,41 @@ func (t *txn) GetMany(ids []string) ([]*directory.Object, error) {
 	return out, nil
 }
 
-// List pages through the objects in id order: a single kind through the (tenant, kind, id) index, otherwise
-// through the primary key.
+// List pages through the objects in the order q asks for.
 func (t *txn) List(q directory.ListQuery) ([]*directory.Object, error) {
-	args := []any{t.tenant, q.After}
-	filter, args := kindFilter(q.Kinds, args)
-	return t.objects(`SELECT `+objectCols+` FROM objects WHERE tenant_id = $1 AND id > $2`+filter+
-		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit(q.Limit))...)
+	query, args := listQuery(t.tenant, q)
+	if err := checkQuery(args, 1); err != nil {
+		return nil, err
+	}
+	return t.objects(query, args...)
 }
 
-// Count counts the objects of the tenant, of the kinds asked for.
+// listQuery is List's statement. In id order a single kind reads the (tenant, kind, id) index and several
+// kinds the primary key; sorted by a property, one kind reads that property's sort key index from the cursor on.
+func listQuery(tenant string, q directory.ListQuery) (string, []any) {
+	b := sqlquery.New(sqlquery.Postgres)
+	return `SELECT ` + objectCols + ` FROM objects WHERE tenant_id = ` + b.Arg(tenant) + b.Kinds("kind", q.Kinds) + b.Where(q) + b.Page(q), b.Args()
+}
+
+// Count counts the objects List would return without After and Limit.
 func (t *txn) Count(q directory.ListQuery) (int, error) {
-	filter, args := kindFilter(q.Kinds, []any{t.tenant})
-	return t.count(`SELECT count(*) FROM objects WHERE tenant_id = $1`+filter, args...)
+	b := sqlquery.New(sqlquery.Postgres)
+	query := `SELECT count(*) FROM objects WHERE tenant_id = ` + b.Arg(t.tenant) + b.Kinds("kind", q.Kinds) + b.Where(q)
+	if err := checkQuery(b.Args(), 1); err != nil {
+		return 0, err
+	}
+	return t.count(query, b.Args()...)
+}
+
+// checkQuery refuses a listing whose filter, search or cursor has a value PostgreSQL cannot store. Such a
+// value matches nothing, but under a negation it would match everything, so an empty answer could be wrong
+// (SQLite, which stores any bytes, compares it). The first keys arguments are the tenant and the manager,
+// which, when they cannot be stored, simply have no objects.
+func checkQuery(args []any, keys int) error {
+	if storableArgs(args[:keys]) && !storableArgs(args[keys:]) {
+		return directory.Invalid("The query holds a value the directory cannot store (a NUL character or invalid UTF-8).")
+	}
+	return nil
 }
 
 // Insert adds o. Its ManagerID is not stored: a manager is set only through SetManager, after the Service's
@@ -225,8 +249,8 @@ func (t *txn) Insert(o *directory.Object) error {
 	if err != nil {
 		return err
 	}
-	n, err := t.exec(`INSERT INTO objects (tenant_id, id, kind, upn_key, display_name, props) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT DO NOTHING`, t.tenant, o.ID, string(o.Kind), upnKey(o), nullable(o.String("displayName")), props)
+	n, err := t.exec(`INSERT INTO objects (tenant_id, id, kind, upn_key, display_name, props, search_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT DO NOTHING`, t.tenant, o.ID, string(o.Kind), upnKey(o), nullable(o.String("displayName")), props, sqlquery.SearchTokens(o))
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23503" { // foreign_key_violation: only tenant_id has one
@@ -259,10 +283,10 @@ func (t *txn) Replace(o *directory.Object) error {
 	if s := o.String("userPrincipalName"); s != "" {
 		upn = directory.UPNKey(s)
 	}
-	n, err := t.exec(`UPDATE objects AS o SET upn_key = CASE o.kind WHEN 'user' THEN $3 END, display_name = $4, props = $5
+	n, err := t.exec(`UPDATE objects AS o SET upn_key = CASE o.kind WHEN 'user' THEN $3 END, display_name = $4, props = $5, search_tokens = $6
 		WHERE o.tenant_id = $1 AND o.id = $2 AND NOT (o.kind = 'user' AND EXISTS (
 			SELECT FROM objects AS x WHERE x.tenant_id = $1 AND x.upn_key = $3 AND x.id <> $2))`,
-		t.tenant, o.ID, upn, nullable(o.String("displayName")), props)
+		t.tenant, o.ID, upn, nullable(o.String("displayName")), props, sqlquery.SearchTokens(o))
 	if err != nil {
 		return err
 	}
@@ -365,17 +389,33 @@ func walk[T any](t *txn, id string, limit int, query string, scan func(pgx.Rows)
 	}
 }
 
-// DirectReports pages through the objects whose manager is id, by the (tenant, manager, id) index.
+// DirectReports pages through the objects whose manager is id.
 func (t *txn) DirectReports(id string, q directory.ListQuery) ([]*directory.Object, error) {
-	filter, args := kindFilter(q.Kinds, []any{t.tenant, id, q.After})
-	return t.objects(`SELECT `+objectCols+` FROM objects WHERE tenant_id = $1 AND manager_id = $2 AND id > $3`+filter+
-		fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1), append(args, limit(q.Limit))...)
+	query, args := reportsQuery(t.tenant, id, q, false)
+	if err := checkQuery(args, 2); err != nil {
+		return nil, err
+	}
+	return t.objects(query, args...)
 }
 
 // CountDirectReports counts what DirectReports would return without After and Limit.
 func (t *txn) CountDirectReports(id string, q directory.ListQuery) (int, error) {
-	filter, args := kindFilter(q.Kinds, []any{t.tenant, id})
-	return t.count(`SELECT count(*) FROM objects WHERE tenant_id = $1 AND manager_id = $2`+filter, args...)
+	query, args := reportsQuery(t.tenant, id, q, true)
+	if err := checkQuery(args, 2); err != nil {
+		return 0, err
+	}
+	return t.count(query, args...)
+}
+
+// reportsQuery is the statement of DirectReports or, with count, CountDirectReports. It reads the (tenant,
+// manager, id) index: a manager has few reports, so sorting them by a property is cheap.
+func reportsQuery(tenant, id string, q directory.ListQuery, count bool) (string, []any) {
+	b := sqlquery.New(sqlquery.Postgres)
+	where := ` FROM objects WHERE tenant_id = ` + b.Arg(tenant) + ` AND manager_id = ` + b.Arg(id) + b.Kinds("kind", q.Kinds) + b.Where(q)
+	if count {
+		return `SELECT count(*)` + where, b.Args()
+	}
+	return `SELECT ` + objectCols + where + b.Page(q), b.Args()
 }
 
 // Sponsors returns the sponsors of id in the order they were added.
@@ -416,34 +456,6 @@ func (t *txn) RemoveSponsor(id, sponsorID string) error {
 		return directory.NotFound(sponsorID)
 	}
 	return err
-}
-
-// kindFilter appends to args what the condition that keeps the objects of kinds needs, and returns that
-// condition: "" when every kind passes, an equality (which an index on kind answers in id order) for one kind.
-func kindFilter(kinds []directory.Kind, args []any) (string, []any) {
-	var list []string
-	seen := map[directory.Kind]bool{}
-	for _, k := range kinds {
-		if !seen[k] {
-			seen[k] = true
-			list = append(list, string(k))
-		}
-	}
-	switch {
-	case len(list) == 0 || len(list) == len(directory.Kinds):
-		return "", args
-	case len(list) == 1:
-		return fmt.Sprintf(" AND kind = $%d", len(args)+1), append(args, list[0])
-	}
-	return fmt.Sprintf(" AND kind = ANY($%d)", len(args)+1), append(args, list)
-}
-
-// limit turns ListQuery.Limit into SQL's LIMIT, where NULL means none.
-func limit(n int) any {
-	if n <= 0 {
-		return nil
-	}
-	return n
 }
 
 // encodeProps returns o's properties as JSON for the jsonb column, or Graph's error for a property whose

@@ -31,6 +31,8 @@ CREATE TABLE objects (
 	upn_key      TEXT COLLATE "C", -- lower(userPrincipalName) for users, NULL otherwise
 	display_name TEXT,
 	props        JSONB NOT NULL, -- the Graph properties
+	-- " prop:token ..." for $search, written with the object (package sqlquery): SQL cannot tokenize.
+	search_tokens TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (tenant_id, id)
 );
 
@@ -39,6 +41,13 @@ CREATE TABLE objects (
 CREATE UNIQUE INDEX objects_upn ON objects (tenant_id, upn_key) WHERE upn_key IS NOT NULL;
 CREATE INDEX objects_manager ON objects (tenant_id, manager_id, id) WHERE manager_id IS NOT NULL;
 CREATE INDEX objects_kind ON objects (tenant_id, kind, id);
+
+-- The sort keys of the properties Graph sorts by, after tenant and kind, so that a sorted page of one kind is
+-- an index range from the cursor on, and startsWith on displayName a range of the key. Each expression must
+-- be exactly sqlquery.Postgres.SortKey's, or PostgreSQL does not see that the index serves the query.
+CREATE INDEX objects_display_name ON objects (tenant_id, kind, (coalesce(lower((props->>'displayName')), '') COLLATE "C"), id);
+CREATE INDEX objects_upn_order ON objects (tenant_id, kind, (coalesce(lower((props->>'userPrincipalName')), '') COLLATE "C"), id);
+CREATE INDEX objects_created ON objects (tenant_id, kind, (coalesce((props->>'createdDateTime'), '') COLLATE "C"), id);
 
 -- Deleting an object on either side removes the relationship. seq is the insertion order Sponsors returns;
 -- an identity is ordered because a tenant's writes run one at a time.
@@ -53,3 +62,32 @@ CREATE TABLE sponsors (
 );
 
 CREATE INDEX sponsors_sponsor ON sponsors (tenant_id, sponsor_id);
+
+-- What the token endpoint authenticates: apps with hashed secrets, users' password hashes, and the directory
+-- roles some delegated writes need. None of it is a Graph property, so it lives beside objects, not in props.
+CREATE TABLE apps (
+	tenant_id   TEXT COLLATE "C" NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+	client_id   TEXT COLLATE "C" NOT NULL,
+	name        TEXT NOT NULL,
+	secret_hash BYTEA, -- NULL for a public client
+	roles       TEXT[] NOT NULL,
+	scopes      TEXT[] NOT NULL,
+	created_at  TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant_id, client_id)
+);
+
+CREATE TABLE credentials (
+	tenant_id     TEXT COLLATE "C" NOT NULL,
+	user_id       TEXT COLLATE "C" NOT NULL,
+	password_hash BYTEA NOT NULL,
+	PRIMARY KEY (tenant_id, user_id),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES objects (tenant_id, id) ON DELETE CASCADE
+);
+
+CREATE TABLE directory_roles (
+	tenant_id TEXT COLLATE "C" NOT NULL,
+	user_id   TEXT COLLATE "C" NOT NULL,
+	role      TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (tenant_id, user_id, role),
+	FOREIGN KEY (tenant_id, user_id) REFERENCES objects (tenant_id, id) ON DELETE CASCADE
+);
