@@ -42,11 +42,15 @@ Usage:
                                                                          print an access token
   orgraph export [--data DIR] [--tenant ID] [--out FILE]                 write the tenant as JSON Lines
   orgraph import [--data DIR] [--tenant ID] [--skip-bad] FILE|-          load an export into the tenant
+  orgraph check [--data DIR] [--tenant ID | --all]                       verify the directory's invariants
+  orgraph backup [--data DIR] [--force] FILE                             snapshot the database while it serves
+  orgraph restore [--data DIR] [--force] FILE                            make a backup the folder's database
   orgraph tenant create NAME [--json] | list | delete ID                 manage tenants
   orgraph app create [--tenant ID] [--roles R,...] [--scopes S,...] [--public]
                                                                          register an app for the token endpoint
   orgraph user set-password UPN < password | set-roles UPN ROLE,...      sign-in password, directory roles
   orgraph cert [--data DIR]                                              print the CA of serve --tls
+  orgraph bench [--users N] [--duration 10s] [--concurrency 64] [--json] measure a generated directory under load
 
 Every command that opens the directory takes --data DIR (embedded SQLite) or --db postgres://… ($ORGRAPH_DB).
 
@@ -68,6 +72,12 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.export(ctx, args[1:])
 	case "import":
 		return m.importFile(ctx, args[1:])
+	case "check":
+		return m.check(ctx, args[1:])
+	case "backup":
+		return m.backup(ctx, args[1:])
+	case "restore":
+		return m.restore(ctx, args[1:])
 	case "tenant":
 		return m.tenant(ctx, args[1:])
 	case "app":
@@ -76,6 +86,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.user(ctx, args[1:], m.stdin())
 	case "cert":
 		return m.cert(args[1:])
+	case "bench":
+		return m.bench(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
