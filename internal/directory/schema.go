@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Type is the JSON shape of a property's value.
@@ -233,6 +234,10 @@ func CheckProps(k Kind, in map[string]any, creating, trusted bool) (map[string]a
 	return out, nil
 }
 
+// validText reports whether every backend can store s: PostgreSQL's text and JSONB hold neither NUL nor
+// invalid UTF-8 (JSON decoding already replaces the latter, but not every caller decodes JSON).
+func validText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 // errBadValue is what checkValue reports; callers turn it into Graph's message for the property.
 var errBadValue = errors.New("value of the wrong type")
 
@@ -244,7 +249,7 @@ func checkValue(p *Property, v any) (any, error) {
 	switch p.Type {
 	case TypeString:
 		s, ok := v.(string)
-		if !ok {
+		if !ok || !validText(s) {
 			return nil, bad
 		}
 		return s, nil
@@ -272,7 +277,7 @@ func checkValue(p *Property, v any) (any, error) {
 		out := make([]any, len(list))
 		for i, e := range list {
 			s, ok := e.(string)
-			if !ok {
+			if !ok || !validText(s) {
 				return nil, bad
 			}
 			out[i] = s

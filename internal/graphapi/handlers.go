@@ -102,12 +102,10 @@ func writeExpansion(tx directory.Tx, d *doc, o *directory.Object, x *expansion, 
 	return nil
 }
 
-// list serves GET /users, /groups and /contacts, one page at a time.
+// list serves GET /users, /groups and /contacts, one page at a time, filtered, searched and sorted as the
+// query asks.
 func (s *Server) list(kind directory.Kind) handler {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		if err := c.rejectUnsupported(); err != nil {
-			return err
-		}
 		sel, err := selection(c.query.Select, kind)
 		if err != nil {
 			return err
@@ -120,11 +118,10 @@ func (s *Server) list(kind directory.Kind) handler {
 		if err != nil {
 			return err
 		}
-		after, err := c.after(c.path, r.URL.RawQuery)
+		q, err := c.listQuery(r, []directory.Kind{kind}, top)
 		if err != nil {
 			return err
 		}
-		q := directory.ListQuery{Kinds: []directory.Kind{kind}, After: after, Limit: top + 1}
 		d := &doc{}
 		err = s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) error {
 			objs, err := tx.List(q)
@@ -138,7 +135,7 @@ func (s *Server) list(kind directory.Kind) handler {
 				}
 			}
 			d.buf.Reset()
-			return c.writePage(tx, d, r, objs, top, count, entitySet(kind), shape{sel: sel}, x)
+			return c.writePage(tx, d, r, q, objs, top, count, entitySet(kind), shape{sel: sel}, x)
 		})
 		if err != nil {
 			return err
@@ -148,8 +145,9 @@ func (s *Server) list(kind directory.Kind) handler {
 }
 
 // writePage writes a collection response: @odata.context, @odata.count when asked, @odata.nextLink when
-// objs holds more than top (the store is asked for one extra to know), then value.
-func (c *call) writePage(tx directory.Tx, d *doc, r *http.Request, objs []*directory.Object, top, count int, set string, sh shape, x *expansion) error {
+// objs holds more than top (the store is asked for one extra to know), then value. q is the query the
+// page came from, which places the next page's cursor.
+func (c *call) writePage(tx directory.Tx, d *doc, r *http.Request, q directory.ListQuery, objs []*directory.Object, top, count int, set string, sh shape, x *expansion) error {
 	d.open()
 	d.str("@odata.context", contextURL(c.base, set, sh.sel))
 	if count >= 0 {
@@ -157,7 +155,7 @@ func (c *call) writePage(tx directory.Tx, d *doc, r *http.Request, objs []*direc
 	}
 	if len(objs) > top {
 		objs = objs[:top]
-		d.str("@odata.nextLink", c.nextLink(c.path, r.URL.RawQuery, objs[top-1].ID))
+		d.str("@odata.nextLink", c.nextLink(r, q.Next(objs[top-1])))
 	}
 	d.key("value")
 	d.buf.WriteByte('[')
@@ -208,18 +206,19 @@ func (c *call) writeCount(w http.ResponseWriter, n int) error {
 
 var errCountUnsupported = badRequest("$count is not currently supported.")
 
-// count serves GET /users/$count and its siblings.
+// count serves GET /users/$count and its siblings, which take $filter and $search.
 func (s *Server) count(kind directory.Kind) handler {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		if !c.eventual {
 			return errCountUnsupported
 		}
-		if err := c.rejectUnsupported(); err != nil {
+		q, err := c.listQuery(r, []directory.Kind{kind}, 0)
+		if err != nil {
 			return err
 		}
 		var n int
-		err := s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) (err error) {
-			n, err = tx.Count(directory.ListQuery{Kinds: []directory.Kind{kind}})
+		err = s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) (err error) {
+			n, err = tx.Count(q)
 			return err
 		})
 		if err != nil {

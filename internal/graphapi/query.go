@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -65,8 +66,8 @@ func selection(sel []string, kinds ...directory.Kind) ([]string, error) {
 	return out, nil
 }
 
-// rejectAdvanced refuses the options orgraph does not evaluate yet, rather than ignoring them and
-// returning results the client did not ask for.
+// rejectUnsupported refuses the options a request for one object (or for sponsors) does not evaluate,
+// rather than ignoring them and returning results the client did not ask for.
 func (c *call) rejectUnsupported() error {
 	q := c.query
 	switch {
@@ -82,6 +83,52 @@ func (c *call) rejectUnsupported() error {
 	return nil
 }
 
+// errSearchNeedsEventual is Graph's answer to $search without ConsistencyLevel: eventual.
+var errSearchNeedsEventual = unsupportedQuery("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+
+// listQuery validates $filter, $search and $orderby against kinds and Graph's rules for advanced queries,
+// decodes $skiptoken, and returns the store query for a page of top objects and one more (to know whether
+// there is a next page). For a /$count segment (top 0) there is no page: the segment is an advanced query
+// on its own, given ConsistencyLevel: eventual, which the caller has checked.
+func (c *call) listQuery(r *http.Request, kinds []directory.Kind, top int) (directory.ListQuery, error) {
+	q := directory.ListQuery{Kinds: kinds}
+	o := c.query
+	if top > 0 {
+		tok, err := c.skipToken(r)
+		if err != nil {
+			return q, err
+		}
+		// The SDKs' page iterators send no ConsistencyLevel header with the next page's request; the
+		// token says the listing had it.
+		q.After, c.eventual = tok.After, c.eventual || tok.Eventual
+	}
+	if o.HasSkip {
+		return q, unsupportedQuery("$skip is not supported on this resource.")
+	}
+	if o.Search != nil && !c.eventual {
+		return q, errSearchNeedsEventual
+	}
+	advanced := c.eventual && (o.Count || top == 0)
+	var err error
+	if o.Filter != nil {
+		if q.Filter, err = directory.ParseFilter(o.Filter, kinds, advanced); err != nil {
+			return q, err
+		}
+	}
+	if o.Search != nil {
+		if q.Search, err = directory.ParseSearch(o.Search, kinds); err != nil {
+			return q, err
+		}
+	}
+	if q.Order, err = directory.ParseOrder(o.OrderBy, kinds, advanced, q.Filter); err != nil {
+		return q, err
+	}
+	if top > 0 {
+		q.Limit = top + 1
+	}
+	return q, nil
+}
+
 // pageSize is $top, checked against Graph's range, or the default page size.
 func (c *call) pageSize() (int, error) {
 	if !c.query.HasTop {
@@ -93,11 +140,13 @@ func (c *call) pageSize() (int, error) {
 	return c.query.Top, nil
 }
 
-// cursor is what a $skiptoken carries: where the next page starts, and a fingerprint of the query and
-// tenant it belongs to, so a token cannot be replayed against another query or tenant.
-type cursor struct {
-	After string `json:"a"`
-	Query string `json:"q"`
+// skipToken is what a $skiptoken carries: where the next page starts, whether the listing was asked for
+// with ConsistencyLevel: eventual, and a fingerprint of the query and tenant it belongs to, so a token
+// cannot be replayed against another query or tenant.
+type skipToken struct {
+	After    directory.Cursor `json:"a"`
+	Eventual bool             `json:"e,omitempty"`
+	Query    string           `json:"q"`
 }
 
 // queryWithout returns the raw query minus $skiptoken, keeping the client's order and encoding.
@@ -116,32 +165,33 @@ func queryWithout(raw string) string {
 	return strings.Join(kept, "&")
 }
 
-func (c *call) fingerprint(path, rawQuery string) string {
-	h := sha256.Sum256([]byte(c.tenant + "\x00" + path + "\x00" + queryWithout(rawQuery)))
+// fingerprint identifies the listing a $skiptoken belongs to: tenant, path, and query without $skiptoken.
+func (c *call) fingerprint(r *http.Request) string {
+	h := sha256.Sum256([]byte(c.tenant + "\x00" + c.path + "\x00" + queryWithout(r.URL.RawQuery)))
 	return hex.EncodeToString(h[:8])
 }
 
-// after decodes $skiptoken into the id the page starts after ("" for the first page).
-func (c *call) after(path, rawQuery string) (string, error) {
+// skipToken decodes $skiptoken; without one, the listing starts at the beginning.
+func (c *call) skipToken(r *http.Request) (skipToken, error) {
+	var tok skipToken
 	if c.query.SkipToken == "" {
-		return "", nil
+		return tok, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c.query.SkipToken)
-	var cur cursor
-	if err != nil || json.Unmarshal(b, &cur) != nil || cur.Query != c.fingerprint(path, rawQuery) || cur.After == "" {
-		return "", badRequest("Invalid $skiptoken value.")
+	if err != nil || json.Unmarshal(b, &tok) != nil || tok.Query != c.fingerprint(r) || tok.After.IsZero() {
+		return skipToken{}, badRequest("Invalid $skiptoken value.")
 	}
-	return cur.After, nil
+	return tok, nil
 }
 
-// nextLink is the absolute URL of the page after lastID.
-func (c *call) nextLink(path, rawQuery, lastID string) string {
-	b, _ := json.Marshal(cursor{After: lastID, Query: c.fingerprint(path, rawQuery)})
-	q := queryWithout(rawQuery)
+// nextLink is the absolute URL of the page after the cursor.
+func (c *call) nextLink(r *http.Request, after directory.Cursor) string {
+	b, _ := json.Marshal(skipToken{After: after, Eventual: c.eventual, Query: c.fingerprint(r)})
+	q := queryWithout(r.URL.RawQuery)
 	if q != "" {
 		q += "&"
 	}
-	return c.base + path + "?" + q + "$skiptoken=" + base64.RawURLEncoding.EncodeToString(b)
+	return c.base + c.path + "?" + q + "$skiptoken=" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // expansion is a validated $expand.

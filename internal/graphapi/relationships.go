@@ -101,22 +101,17 @@ func (s *Server) deleteManagerRef(w http.ResponseWriter, r *http.Request, c *cal
 	return nil
 }
 
-// directReports serves GET …/directReports, its type casts (…/microsoft.graph.user) and, with refs, …/$ref.
-// Direct reports are the inverse of manager and have no write API of their own, as the seed page says.
+// directReports serves GET …/directReports, its type casts (…/microsoft.graph.user) and, with refs, …/$ref,
+// filtered, searched and sorted as the query asks. Direct reports are the inverse of manager and have no
+// write API of their own, as the seed page says.
 func (s *Server) directReports(kind directory.Kind, refs bool) handler {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		if err := c.rejectUnsupported(); err != nil {
-			return err
-		}
 		if len(c.query.Expand) > 0 {
 			return unsupportedQuery("$expand is not supported on directReports.")
 		}
-		kinds, set := navTargets["directReports"], "directoryObjects"
-		if c.cast != "" {
-			if c.cast != directory.KindUser && c.cast != directory.KindOrgContact {
-				return badRequest("Resource not found for the segment '%s'.", "microsoft.graph."+string(c.cast))
-			}
-			kinds, set = []directory.Kind{c.cast}, c.cast.EntitySet()
+		kinds, set, err := reportKinds(c)
+		if err != nil {
+			return err
 		}
 		sel, err := selection(c.query.Select, kinds...)
 		if err != nil {
@@ -126,11 +121,10 @@ func (s *Server) directReports(kind directory.Kind, refs bool) handler {
 		if err != nil {
 			return err
 		}
-		after, err := c.after(c.path, r.URL.RawQuery)
+		q, err := c.listQuery(r, kinds, top)
 		if err != nil {
 			return err
 		}
-		q := directory.ListQuery{Kinds: kinds, After: after, Limit: top + 1}
 		d := &doc{}
 		err = s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) error {
 			o, err := directory.Resolve(tx, kind, c.keys[0])
@@ -155,7 +149,7 @@ func (s *Server) directReports(kind directory.Kind, refs bool) handler {
 					return err
 				}
 			}
-			return c.writePage(tx, d, r, objs, top, count, set, shape{sel: sel, canRead: c.canRead}, nil)
+			return c.writePage(tx, d, r, q, objs, top, count, set, shape{sel: sel, canRead: c.canRead}, nil)
 		})
 		if err != nil {
 			return err
@@ -164,18 +158,35 @@ func (s *Server) directReports(kind directory.Kind, refs bool) handler {
 	}
 }
 
-// countDirectReports serves GET …/directReports/$count and …/directReports/{cast}/$count.
+// reportKinds returns the kinds a directReports request lists (users and contacts, or the type cast's) and
+// the entity set its @odata.context names.
+func reportKinds(c *call) ([]directory.Kind, string, error) {
+	if c.cast == "" {
+		return navTargets["directReports"], "directoryObjects", nil
+	}
+	if c.cast != directory.KindUser && c.cast != directory.KindOrgContact {
+		return nil, "", badRequest("Resource not found for the segment '%s'.", "microsoft.graph."+string(c.cast))
+	}
+	return []directory.Kind{c.cast}, c.cast.EntitySet(), nil
+}
+
+// countDirectReports serves GET …/directReports/$count and …/directReports/{cast}/$count, which take
+// $filter and $search.
 func (s *Server) countDirectReports(kind directory.Kind) handler {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		if !c.eventual {
 			return errCountUnsupported
 		}
-		q := directory.ListQuery{Kinds: navTargets["directReports"]}
-		if c.cast != "" {
-			q.Kinds = []directory.Kind{c.cast}
+		kinds, _, err := reportKinds(c)
+		if err != nil {
+			return err
+		}
+		q, err := c.listQuery(r, kinds, 0)
+		if err != nil {
+			return err
 		}
 		var n int
-		err := s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) error {
+		err = s.dir.View(r.Context(), c.tenant, func(tx directory.Tx) error {
 			o, err := directory.Resolve(tx, kind, c.keys[0])
 			if err != nil {
 				return err
@@ -218,7 +229,7 @@ func (s *Server) sponsors(refs bool) handler {
 				c.writeRefs(d, objs)
 				return nil
 			}
-			return c.writePage(tx, d, r, objs, len(objs), -1, "directoryObjects", shape{sel: sel, canRead: c.canRead}, nil)
+			return c.writePage(tx, d, r, directory.ListQuery{}, objs, len(objs), -1, "directoryObjects", shape{sel: sel, canRead: c.canRead}, nil)
 		})
 		if err != nil {
 			return err

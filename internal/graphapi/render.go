@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/orgraph/orgraph/internal/directory"
 )
@@ -32,12 +33,88 @@ func (d *doc) str(k, v string) {
 
 func (d *doc) value(k string, v any) {
 	d.key(k)
-	writeJSON(&d.buf, v)
+	writeValue(&d.buf, v)
 }
 
-func writeString(buf *bytes.Buffer, s string) { writeJSON(buf, s) }
+// writeValue appends v as JSON. Property values are nearly always strings, booleans or lists of strings, so
+// those are written directly; encoding/json, which costs an encoder and reflection per value, is kept for the rest.
+func writeValue(buf *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case string:
+		writeString(buf, v)
+	case bool:
+		buf.WriteString(strconv.FormatBool(v))
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			writeValue(buf, e)
+		}
+		buf.WriteByte(']')
+	default:
+		writeJSON(buf, v)
+	}
+}
 
-// writeJSON appends v without escaping <, > and &, which Graph leaves as they are (a nextLink's & included).
+// writeString appends s as a JSON string, escaping what JSON requires and leaving <, > and & alone, as Graph
+// does (a nextLink's & included). Invalid UTF-8 becomes U+FFFD, as encoding/json would make it.
+func writeString(buf *bytes.Buffer, s string) {
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				buf.WriteByte('\\')
+				buf.WriteByte(c)
+			case '\n':
+				buf.WriteString(`\n`)
+			case '\r':
+				buf.WriteString(`\r`)
+			case '\t':
+				buf.WriteString(`\t`)
+			default:
+				buf.WriteString(`\u00`)
+				buf.WriteByte(hex[c>>4])
+				buf.WriteByte(hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			buf.WriteString(s[start:i])
+			switch r {
+			case '\u2028':
+				buf.WriteString(`\u2028`)
+			case '\u2029':
+				buf.WriteString(`\u2029`)
+			default:
+				buf.WriteString(`\ufffd`)
+			}
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
+}
+
+// writeJSON appends v with encoding/json, without escaping <, > and &.
 func writeJSON(buf *bytes.Buffer, v any) {
 	n := buf.Len()
 	enc := json.NewEncoder(buf)

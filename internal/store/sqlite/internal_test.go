@@ -27,10 +27,11 @@ func TestQueryPlans(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "orgraph.db"))
 	users := []directory.Kind{directory.KindUser}
 	two := []directory.Kind{directory.KindUser, directory.KindGroup}
-	list, listArgs := kindFilter(users, 1)
-	multi, multiArgs := kindFilter(two, 1)
-	reports, reportsArgs := kindFilter(users, 0)
-	count, countArgs := kindFilter(two, len(directory.Kinds))
+	after := directory.Cursor{ID: "i"}
+	list, listArgs := listQuery("t", directory.ListQuery{Kinds: users, After: after, Limit: 10})
+	multi, multiArgs := listQuery("t", directory.ListQuery{Kinds: two, After: after, Limit: 10})
+	reports, reportsArgs := reportsQuery("t", "m", directory.ListQuery{Kinds: users, After: after, Limit: 10}, false)
+	count, countArgs := countQuery("t", directory.ListQuery{Kinds: two})
 	cases := []struct {
 		query string
 		args  []any
@@ -42,13 +43,13 @@ func TestQueryPlans(t *testing.T) {
 			[]string{"USING INDEX objects_upn (tenant_id=? AND upn_key=?)"}},
 		{`SELECT ` + objectCols + ` FROM objects WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, []any{"t", `["i"]`},
 			[]string{"USING PRIMARY KEY (tenant_id=? AND id=?)"}},
-		{`SELECT ` + objectCols + ` FROM objects WHERE tenant_id = ? AND id > ?` + list + ` ORDER BY id LIMIT ?`, append(append([]any{"t", ""}, listArgs...), 10),
+		{list, listArgs,
 			[]string{"USING INDEX objects_kind (tenant_id=? AND kind=? AND id>?)"}},
-		{`SELECT ` + objectCols + ` FROM objects WHERE tenant_id = ? AND id > ?` + multi + ` ORDER BY id LIMIT ?`, append(append([]any{"t", ""}, multiArgs...), 10),
+		{multi, multiArgs,
 			[]string{"USING PRIMARY KEY (tenant_id=? AND id>?)"}},
-		{`SELECT count(*) FROM objects INDEXED BY objects_kind WHERE tenant_id = ?` + count, append([]any{"t"}, countArgs...),
+		{count, countArgs,
 			[]string{"USING COVERING INDEX objects_kind (tenant_id=? AND kind=?)"}},
-		{`SELECT ` + objectCols + ` FROM objects WHERE tenant_id = ? AND manager_id = ? AND id > ?` + reports + ` ORDER BY id LIMIT ?`, append(append([]any{"t", "m", ""}, reportsArgs...), 10),
+		{reports, reportsArgs,
 			[]string{"USING INDEX objects_manager (tenant_id=? AND manager_id=? AND id>?)"}},
 		{`UPDATE objects SET manager_id = NULL WHERE tenant_id = ? AND manager_id = ?`, []any{"t", "m"},
 			[]string{"USING INDEX objects_manager (tenant_id=? AND manager_id=?)"}},

@@ -307,11 +307,12 @@ func BenchmarkDirectReportsPage(b *testing.B) {
 		}
 		return -1
 	})
-	var after []string
+	var after []directory.Cursor
 	err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-		all, err := tx.DirectReports(users[0].ID, directory.ListQuery{})
+		var q directory.ListQuery
+		all, err := tx.DirectReports(users[0].ID, q)
 		for i := 0; i < len(all); i += 100 {
-			after = append(after, all[i].ID)
+			after = append(after, q.Next(all[i]))
 		}
 		return err
 	})

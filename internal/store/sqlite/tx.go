@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/orgraph/orgraph/internal/directory"
 	"github.com/orgraph/orgraph/internal/store"
+	"github.com/orgraph/orgraph/internal/store/sqlquery"
 )
 
 // chainBatch is the depth guard of one chain query. A longer chain is continued by another query from where
@@ -170,20 +171,35 @@ func (t *txn) GetMany(ids []string) ([]*directory.Object, error) {
 	return out, nil
 }
 
-// List pages through the objects in id order: a single kind through the (tenant, kind, id) index, otherwise
-// through the primary key.
+// List pages through the objects in the order q asks for.
 func (t *txn) List(q directory.ListQuery) ([]*directory.Object, error) {
-	filter, args := kindFilter(q.Kinds, 1)
-	args = append([]any{t.tenant, q.After}, args...)
-	return t.objects(`SELECT `+objectCols+` FROM objects WHERE tenant_id = ? AND id > ?`+filter+` ORDER BY id LIMIT ?`,
-		append(args, limit(q.Limit))...)
+	query, args := listQuery(t.tenant, q)
+	return t.objects(query, args...)
 }
 
-// Count counts from the (tenant, kind, id) index, which is far smaller than the table.
+// listQuery is List's statement. In id order a single kind reads the (tenant, kind, id) index and several
+// kinds the primary key; sorted by a property, one kind reads that property's sort key index from the cursor on.
+func listQuery(tenant string, q directory.ListQuery) (string, []any) {
+	b := sqlquery.New(sqlquery.SQLite)
+	return `SELECT ` + objectCols + ` FROM objects WHERE tenant_id = ` + b.Arg(tenant) + kindFilter(b, q.Kinds, 1) + b.Where(q) + b.Page(q), b.Args()
+}
+
+// Count counts the objects List would return without After and Limit.
 func (t *txn) Count(q directory.ListQuery) (int, error) {
-	filter, args := kindFilter(q.Kinds, len(directory.Kinds))
-	return t.count(`SELECT count(*) FROM objects INDEXED BY objects_kind WHERE tenant_id = ?`+filter,
-		append([]any{t.tenant}, args...)...)
+	query, args := countQuery(t.tenant, q)
+	return t.count(query, args...)
+}
+
+// countQuery is Count's statement: it counts from the (tenant, kind, id) index, which is far smaller than
+// the table, unless a filter or search needs the rows.
+func countQuery(tenant string, q directory.ListQuery) (string, []any) {
+	b := sqlquery.New(sqlquery.SQLite)
+	from := `objects INDEXED BY objects_kind`
+	where := b.Where(q)
+	if where != "" {
+		from = `objects`
+	}
+	return `SELECT count(*) FROM ` + from + ` WHERE tenant_id = ` + b.Arg(tenant) + kindFilter(b, q.Kinds, len(directory.Kinds)) + where, b.Args()
 }
 
 // Insert adds o. Its ManagerID is not stored: a manager is set only through SetManager, after the Service's checks.
@@ -192,8 +208,8 @@ func (t *txn) Insert(o *directory.Object) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`INSERT INTO objects (tenant_id, id, kind, upn_key, display_name, props) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.tenant, o.ID, string(o.Kind), upnKey(o), nullable(o.String("displayName")), props)
+	_, err = t.exec(`INSERT INTO objects (tenant_id, id, kind, upn_key, display_name, props, search_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.tenant, o.ID, string(o.Kind), upnKey(o), nullable(o.String("displayName")), props, sqlquery.SearchTokens(o))
 	switch extendedCode(err) {
 	case sqlite3.ErrConstraintForeignKey:
 		return store.ErrTenantNotFound
@@ -215,8 +231,8 @@ func (t *txn) Replace(o *directory.Object) error {
 	if s := o.String("userPrincipalName"); s != "" {
 		upn = directory.UPNKey(s)
 	}
-	n, err := t.affected(t.exec(`UPDATE objects SET upn_key = CASE kind WHEN 'user' THEN ? END, display_name = ?, props = ?
-		WHERE tenant_id = ? AND id = ?`, upn, nullable(o.String("displayName")), props, t.tenant, o.ID))
+	n, err := t.affected(t.exec(`UPDATE objects SET upn_key = CASE kind WHEN 'user' THEN ? END, display_name = ?, props = ?, search_tokens = ?
+		WHERE tenant_id = ? AND id = ?`, upn, nullable(o.String("displayName")), props, sqlquery.SearchTokens(o), t.tenant, o.ID))
 	if extendedCode(err) == sqlite3.ErrConstraintUnique {
 		return directory.DuplicateValue("userPrincipalName")
 	}
@@ -310,19 +326,27 @@ func walk[T any](t *txn, id string, limit int, query string, scan func(*sql.Rows
 	}
 }
 
-// DirectReports pages through the objects whose manager is id, by the (tenant, manager, id) index.
+// DirectReports pages through the objects whose manager is id.
 func (t *txn) DirectReports(id string, q directory.ListQuery) ([]*directory.Object, error) {
-	filter, args := kindFilter(q.Kinds, 0)
-	args = append([]any{t.tenant, id, q.After}, args...)
-	return t.objects(`SELECT `+objectCols+` FROM objects WHERE tenant_id = ? AND manager_id = ? AND id > ?`+filter+` ORDER BY id LIMIT ?`,
-		append(args, limit(q.Limit))...)
+	query, args := reportsQuery(t.tenant, id, q, false)
+	return t.objects(query, args...)
 }
 
 // CountDirectReports counts what DirectReports would return without After and Limit.
 func (t *txn) CountDirectReports(id string, q directory.ListQuery) (int, error) {
-	filter, args := kindFilter(q.Kinds, 0)
-	return t.count(`SELECT count(*) FROM objects WHERE tenant_id = ? AND manager_id = ?`+filter,
-		append([]any{t.tenant, id}, args...)...)
+	query, args := reportsQuery(t.tenant, id, q, true)
+	return t.count(query, args...)
+}
+
+// reportsQuery is the statement of DirectReports or, with count, CountDirectReports. It reads the (tenant,
+// manager, id) index: a manager has few reports, so sorting them by a property is cheap.
+func reportsQuery(tenant, id string, q directory.ListQuery, count bool) (string, []any) {
+	b := sqlquery.New(sqlquery.SQLite)
+	where := ` FROM objects WHERE tenant_id = ` + b.Arg(tenant) + ` AND manager_id = ` + b.Arg(id) + kindFilter(b, q.Kinds, 0) + b.Where(q)
+	if count {
+		return `SELECT count(*)` + where, b.Args()
+	}
+	return `SELECT ` + objectCols + where + b.Page(q), b.Args()
 }
 
 // Sponsors returns the sponsors of id in the order they were added.
@@ -359,39 +383,68 @@ func (t *txn) RemoveSponsor(id, sponsorID string) error {
 	return err
 }
 
-// kindFilter returns the SQL condition (and its arguments) that keeps the objects of kinds; "" when every
-// kind passes. With more kinds than indexUpTo the column is written +kind, which stops SQLite from using the
-// kind index: it yields one kind's rows in id order, but several kinds' only after a sort, and another index
-// may already deliver the rows in id order.
-func kindFilter(kinds []directory.Kind, indexUpTo int) (string, []any) {
-	var args []any
-	seen := map[directory.Kind]bool{}
-	for _, k := range kinds {
-		if !seen[k] {
-			seen[k] = true
-			args = append(args, string(k))
-		}
-	}
-	all := true
-	for _, k := range directory.Kinds {
-		all = all && seen[k]
-	}
-	if len(args) == 0 || all {
-		return "", nil
-	}
+// kindFilter returns the condition that keeps the objects of kinds; "" when every kind passes. With more
+// kinds than indexUpTo the column is written +kind, which stops SQLite from using the kind index: it yields
+// one kind's rows in id order, but several kinds' only after a sort, and another index may already deliver
+// the rows in id order.
+func kindFilter(b *sqlquery.Builder, kinds []directory.Kind, indexUpTo int) string {
 	col := "kind"
-	if len(args) > indexUpTo {
+	if distinct := len(slices.Compact(slices.Sorted(slices.Values(kinds)))); distinct > indexUpTo {
 		col = "+kind"
 	}
-	return " AND " + col + " IN (?" + strings.Repeat(", ?", len(args)-1) + ")", args
+	return b.Kinds(col, kinds)
 }
 
-// limit turns ListQuery.Limit into SQL's LIMIT, where -1 means none.
-func limit(n int) int {
-	if n <= 0 {
-		return -1
+// backfillSearchTokens fills in search_tokens for the objects stored before the column existed, a batch
+// at a time in primary key order.
+func backfillSearchTokens(t *txn) error {
+	const batch = 1000
+	var lastTenant, lastID string
+	for {
+		rows, err := t.sql.QueryContext(t.ctx, `SELECT tenant_id, id, kind, props FROM objects
+			WHERE (tenant_id, id) > (?, ?) ORDER BY tenant_id, id LIMIT ?`, lastTenant, lastID, batch)
+		if err != nil {
+			return t.fail(err)
+		}
+		type update struct{ tenant, id, tokens string }
+		var updates []update
+		n := 0
+		for rows.Next() {
+			var (
+				o      directory.Object
+				tenant string
+				kind   string
+				props  sql.RawBytes
+			)
+			if err := rows.Scan(&tenant, &o.ID, &kind, &props); err != nil {
+				rows.Close()
+				return t.fail(err)
+			}
+			o.Kind = directory.Kind(kind)
+			if err := json.Unmarshal(props, &o.Props); err != nil {
+				rows.Close()
+				return fmt.Errorf("object %s: props: %w", o.ID, err)
+			}
+			if tokens := sqlquery.SearchTokens(&o); tokens != "" {
+				updates = append(updates, update{tenant, o.ID, tokens})
+			}
+			lastTenant, lastID = tenant, o.ID
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return t.fail(err)
+		}
+		for _, u := range updates {
+			if _, err := t.exec(`UPDATE objects SET search_tokens = ? WHERE tenant_id = ? AND id = ?`, u.tokens, u.tenant, u.id); err != nil {
+				return err
+			}
+		}
+		if n < batch {
+			return nil
+		}
 	}
-	return n
 }
 
 func encodeProps(o *directory.Object) (string, error) {

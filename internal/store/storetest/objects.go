@@ -210,15 +210,16 @@ func testListPaging(t *testing.T, s store.Store) {
 				t.Errorf("List(%v) = %v, want %v", c.kinds, ids, c.want)
 			}
 			// Count ignores After and Limit.
-			n, err := tx.Count(directory.ListQuery{Kinds: c.kinds, After: c.want[0], Limit: 1})
+			n, err := tx.Count(directory.ListQuery{Kinds: c.kinds, After: directory.Cursor{ID: c.want[0]}, Limit: 1})
 			if err != nil || n != len(c.want) {
 				t.Errorf("Count(%v) = %d, %v; want %d", c.kinds, n, err, len(c.want))
 			}
 			for _, size := range []int{1, 3, len(c.want)} {
 				var paged []string
-				after := ""
+				var after directory.Cursor
 				for range len(c.want) + 1 {
-					page, err := tx.List(directory.ListQuery{Kinds: c.kinds, After: after, Limit: size})
+					q := directory.ListQuery{Kinds: c.kinds, After: after, Limit: size}
+					page, err := tx.List(q)
 					if err != nil {
 						t.Fatalf("List page: %v", err)
 					}
@@ -229,13 +230,13 @@ func testListPaging(t *testing.T, s store.Store) {
 						break
 					}
 					paged = append(paged, idsOf(page)...)
-					after = page[len(page)-1].ID
+					after = q.Next(page[len(page)-1])
 				}
 				if !slices.Equal(paged, c.want) {
 					t.Errorf("List(%v) in pages of %d = %v, want %v", c.kinds, size, paged, c.want)
 				}
 			}
-			if tail, err := tx.List(directory.ListQuery{Kinds: c.kinds, After: c.want[len(c.want)-1]}); err != nil || len(tail) != 0 {
+			if tail, err := tx.List(directory.ListQuery{Kinds: c.kinds, After: directory.Cursor{ID: c.want[len(c.want)-1]}}); err != nil || len(tail) != 0 {
 				t.Errorf("List after the last id = %v, %v", idsOf(tail), err)
 			}
 		}

@@ -195,15 +195,16 @@ func testDirectReports(t *testing.T, s store.Store) {
 			kinds []directory.Kind
 			n     int
 		}{{nil, 26}, {[]directory.Kind{directory.KindUser}, 25}, {[]directory.Kind{directory.KindOrgContact}, 1}, {[]directory.Kind{directory.KindGroup}, 0}} {
-			n, err := tx.CountDirectReports(boss.ID, directory.ListQuery{Kinds: c.kinds, After: want[3], Limit: 2})
+			n, err := tx.CountDirectReports(boss.ID, directory.ListQuery{Kinds: c.kinds, After: directory.Cursor{ID: want[3]}, Limit: 2})
 			if err != nil || n != c.n {
 				t.Errorf("CountDirectReports(%v) = %d, %v; want %d", c.kinds, n, err, c.n)
 			}
 		}
 		var paged []string
-		after := ""
+		var after directory.Cursor
 		for {
-			page, err := tx.DirectReports(boss.ID, directory.ListQuery{Kinds: users.Kinds, After: after, Limit: 10})
+			q := directory.ListQuery{Kinds: users.Kinds, After: after, Limit: 10}
+			page, err := tx.DirectReports(boss.ID, q)
 			if err != nil {
 				t.Fatalf("DirectReports page: %v", err)
 			}
@@ -214,7 +215,7 @@ func testDirectReports(t *testing.T, s store.Store) {
 				t.Fatalf("page of %d, limit 10", len(page))
 			}
 			paged = append(paged, idsOf(page)...)
-			after = page[len(page)-1].ID
+			after = q.Next(page[len(page)-1])
 		}
 		if !slices.Equal(paged, want) {
 			t.Errorf("DirectReports in pages = %v, want %v", paged, want)

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tenants", testTenants},
 		{"ObjectsCRUD", testObjectsCRUD},
 		{"ListPaging", testListPaging},
+		{"Query", testQuery},
 		{"DuplicateValues", testDuplicateValues},
 		{"NotFound", testNotFound},
 		{"UnknownTenant", testUnknownTenant},
