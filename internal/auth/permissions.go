@@ -15,7 +15,6 @@ type Operation string
 const (
 	OpListUsers                Operation = "users.list"
 	OpGetUser                  Operation = "users.get"
-	OpGetMe                    Operation = "me.get"
 	OpCreateUser               Operation = "users.create"
 	OpUpdateUser               Operation = "users.update"
 	OpDeleteUser               Operation = "users.delete"
@@ -44,9 +43,6 @@ type Permission struct {
 	Delegated      []string // least privileged first, then higher
 	Application    []string // least privileged first, then higher
 	DelegatedRoles []string // directory roles a delegated caller also needs (any one); empty = none
-	// Self marks operations that always act on the signed-in user (/me), where the self-only delegated
-	// permissions (User.Read, User.ReadWrite) suffice without knowing the target.
-	Self bool
 }
 
 // NeedsRole reports whether a delegated caller also needs one of DelegatedRoles, which only the caller of
@@ -80,7 +76,6 @@ var Permissions = map[Operation]Permission{
 	// The user-get include lists no application permission, as it serves /me too ("Application permissions
 	// are not supported when using the /me endpoint"); GET /users/{id} takes User.Read.All, as user-list does.
 	OpGetUser:    {Delegated: with([]string{"User.Read", "User.ReadWrite", "User.ReadBasic.All"}, userRead...), Application: userRead},
-	OpGetMe:      {Delegated: with([]string{"User.Read", "User.ReadWrite", "User.ReadBasic.All"}, userRead...), Self: true},
 	OpCreateUser: {Delegated: userWrite, Application: userWrite},
 	// User.EnableDisableAccount.All, User.ManageIdentities.All and the User-*.ReadWrite.All permissions
 	// cover single properties; a whole-object check cannot honour them, so they are left out.
@@ -124,18 +119,18 @@ func (p *Principal) granted() []string {
 
 // Allowed reports whether p may perform op on any target: an app-only token needs one of the row's
 // Application permissions in its roles, a delegated one one of its Delegated permissions in its scopes,
-// not counting self-only ones (User.Read, User.ReadWrite) unless the operation is on /me. Directory roles
+// not counting self-only ones (User.Read, User.ReadWrite), which need AllowedOn. Directory roles
 // (Permission.NeedsRole) are left to the caller.
 func (p *Principal) Allowed(op Operation) bool {
 	perm, ok := Permissions[op]
-	return ok && p.allowed(perm, perm.Self)
+	return ok && p.allowed(perm, false)
 }
 
 // AllowedOn is Allowed for an operation on the object with id targetID: a delegated caller acting on its own
 // user object may also use the self-only permissions.
 func (p *Principal) AllowedOn(op Operation, targetID string) bool {
 	perm, ok := Permissions[op]
-	return ok && p.allowed(perm, perm.Self || (p.Delegated && targetID != "" && targetID == p.ObjectID))
+	return ok && p.allowed(perm, p.Delegated && targetID != "" && targetID == p.ObjectID)
 }
 
 func (p *Principal) allowed(perm Permission, self bool) bool {

@@ -608,7 +608,7 @@ func TestMe(t *testing.T) {
 }
 
 // TestMeWithUserRead: User.Read is the least privileged permission of Get user for the signed-in user
-// (Graph's user-get permission table; orgraph's own table lists it for OpGetMe).
+// (Graph's user-get permission table: User.Read reaches the signed-in user's own object).
 func TestMeWithUserRead(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)

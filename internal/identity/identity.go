@@ -234,6 +234,7 @@ func (s *Server) issue(ctx context.Context, r *http.Request, tenant string) (map
 	if !basic {
 		clientID, secret = form.Get("client_id"), form.Get("client_secret")
 	}
+	clientID = directory.NormalizeID(clientID) // client ids are GUIDs, which Entra matches in any case
 	if clientID == "" {
 		return nil, &oauthErr{http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."}
 	}
@@ -352,10 +353,11 @@ func delegatedScopes(requested []string, app store.App) ([]string, error) {
 }
 
 // signIn checks a user's password; every failure looks the same to the caller, so it cannot learn which
-// user names exist.
+// user names exist. Failures count against the name given and, once it resolves, against the account, so
+// spelling one account differently (its id, another case) earns no extra guesses.
 func (s *Server) signIn(ctx context.Context, tenant, username, password string) (*directory.Object, error) {
-	key := tenant + "/user/" + strings.ToLower(username)
-	if !s.failures.allow(key) {
+	nameKey := tenant + "/name/" + strings.ToLower(username)
+	if !s.failures.allow(nameKey) {
 		return nil, errLocked
 	}
 	var user *directory.Object
@@ -364,17 +366,22 @@ func (s *Server) signIn(ctx context.Context, tenant, username, password string) 
 		return err
 	})
 	if errors.Is(err, directory.ErrNotFound) {
-		s.failures.fail(key)
+		s.failures.fail(nameKey)
 		return nil, errBadPassword
 	} else if err != nil {
 		return nil, err
+	}
+	accountKey := tenant + "/user/" + user.ID
+	if !s.failures.allow(accountKey) {
+		return nil, errLocked
 	}
 	hash, err := s.store.PasswordHash(ctx, tenant, user.ID)
 	if err != nil {
 		return nil, err
 	}
 	if enabled, ok := user.Props["accountEnabled"].(bool); !auth.CheckPassword(hash, password) || (ok && !enabled) {
-		s.failures.fail(key)
+		s.failures.fail(nameKey)
+		s.failures.fail(accountKey)
 		return nil, errBadPassword
 	}
 	return user, nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,7 +30,18 @@ func Bootstrap(ctx context.Context, s Store) (string, error) {
 			return "", err
 		}
 	}
-	if id, err := s.Setting(ctx, SettingDefaultTenant); err != nil || id != "" {
+	if id, err := s.Setting(ctx, SettingDefaultTenant); err != nil {
+		return "", err
+	} else if id != "" {
+		// The default tenant may have been deleted (orgraph tenant delete); a data folder must stay usable,
+		// so it comes back, empty, under the same id.
+		_, err := s.Tenant(ctx, id)
+		if errors.Is(err, ErrTenantNotFound) {
+			err = s.CreateTenant(ctx, Tenant{ID: id, Name: "Default", CreatedAt: time.Now().UTC()})
+			if errors.Is(err, ErrTenantExists) {
+				err = nil
+			}
+		}
 		return id, err
 	}
 	// Create the tenant before publishing its id, so nobody can see an id whose tenant is missing.
