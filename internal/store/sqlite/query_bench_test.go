@@ -2,11 +2,13 @@ package sqlite_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/orgraph/orgraph/internal/directory"
 	"github.com/orgraph/orgraph/internal/odata"
 	"github.com/orgraph/orgraph/internal/store/sqlite"
+	"github.com/orgraph/orgraph/internal/store/storetest"
 )
 
 // BenchmarkStartsWithPage reads a page (100) of $filter=startswith(displayName,'…') from 1,000 and from
@@ -31,8 +33,8 @@ func BenchmarkStartsWithPage(b *testing.B) {
 		return q
 	}
 	for _, n := range []int{1000, 100000} {
-		x := newBench(b, sqlite.Options{Sync: "normal"})
-		all := x.users(b, n, noManager)
+		x := storetest.NewBenchTenant(b, openFile(b, filepath.Join(b.TempDir(), "orgraph.db"), sqlite.Options{Sync: "normal"}))
+		all := x.Users(b, n, storetest.NoManager)
 		deep := query(b, "user0")
 		deep.After = deep.Next(all[n/2])
 		for _, c := range []struct {
@@ -46,7 +48,7 @@ func BenchmarkStartsWithPage(b *testing.B) {
 		} {
 			b.Run(fmt.Sprintf("%s/users=%d", c.name, n), func(b *testing.B) {
 				for b.Loop() {
-					err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
+					err := x.S.View(x.Ctx, x.Tenant, func(tx directory.Tx) error {
 						page, err := tx.List(c.q)
 						if err == nil && len(page) != c.want {
 							err = fmt.Errorf("page of %d, want %d", len(page), c.want)

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/orgraph/orgraph/internal/directory"
 	"github.com/orgraph/orgraph/internal/store"
 	"github.com/orgraph/orgraph/internal/store/sqlite"
@@ -170,165 +168,13 @@ func user(name string) map[string]any {
 	}
 }
 
-// bench is a store with one tenant for benchmarks.
-type bench struct {
-	s      *sqlite.Store
-	svc    *directory.Service
-	tenant string
-	ctx    context.Context
-}
-
-func newBench(b *testing.B, opts sqlite.Options) *bench {
-	b.Helper()
-	s := openFile(b, filepath.Join(b.TempDir(), "orgraph.db"), opts)
-	x := &bench{s: s, svc: directory.NewService(s), tenant: uuid.NewString(), ctx: context.Background()}
-	if err := s.CreateTenant(x.ctx, store.Tenant{ID: x.tenant, Name: "bench", CreatedAt: time.Now()}); err != nil {
-		b.Fatal(err)
-	}
-	return x
-}
-
-// users inserts n users, each reporting to managerOf(i) when that is not negative, in one transaction.
-func (x *bench) users(b *testing.B, n int, managerOf func(i int) int) []*directory.Object {
-	b.Helper()
-	out := make([]*directory.Object, n)
-	err := x.s.Update(x.ctx, x.tenant, func(tx directory.Tx) error {
-		for i := range out {
-			name := fmt.Sprintf("user%06d", i)
-			props := user(name)
-			delete(props, "passwordProfile")
-			props["jobTitle"] = "Engineer"
-			props["businessPhones"] = []any{"+1 555 0100"}
-			props["createdDateTime"] = "2024-05-01T12:00:00Z"
-			out[i] = &directory.Object{ID: uuid.NewString(), Kind: directory.KindUser, Props: props}
-			if err := tx.Insert(out[i]); err != nil {
-				return err
-			}
-		}
-		for i := range out {
-			if m := managerOf(i); m >= 0 {
-				if err := tx.SetManager(out[i].ID, out[m].ID); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return out
-}
-
-func noManager(int) int { return -1 }
-
-func BenchmarkGet(b *testing.B) {
-	x := newBench(b, sqlite.Options{})
-	users := x.users(b, 10000, noManager)
-	for i := 0; b.Loop(); i++ {
-		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-			_, err := tx.Get(users[i%len(users)].ID)
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkGetByUPN(b *testing.B) {
-	x := newBench(b, sqlite.Options{})
-	users := x.users(b, 10000, noManager)
-	for i := 0; b.Loop(); i++ {
-		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-			_, err := tx.GetByUPN(users[i%len(users)].String("userPrincipalName"))
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkChain1000(b *testing.B) {
-	x := newBench(b, sqlite.Options{})
-	const depth = directory.MaxLevels
-	users := x.users(b, depth+1, func(i int) int {
-		if i < depth {
-			return i + 1
-		}
-		return -1
-	})
-	for b.Loop() {
-		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-			chain, err := tx.Chain(users[0].ID, 0)
-			if err == nil && len(chain) != depth {
-				err = fmt.Errorf("chain of %d", len(chain))
-			}
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkSetManager moves a user between two managers ten levels deep, through the Service and its cycle check.
-func BenchmarkSetManager(b *testing.B) {
+// BenchmarkStore runs the store benchmarks every backend reports, for each durability mode.
+func BenchmarkStore(b *testing.B) {
 	for _, mode := range []string{"full", "normal"} {
 		b.Run("sync="+mode, func(b *testing.B) {
-			x := newBench(b, sqlite.Options{Sync: mode})
-			// users[0..9] a chain, users[10] and users[11] report to users[0], users[12] is moved between them.
-			users := x.users(b, 13, func(i int) int {
-				switch {
-				case i < 9:
-					return i + 1
-				case i == 10 || i == 11:
-					return 0
-				}
-				return -1
+			storetest.Bench(b, func(b *testing.B) store.Store {
+				return openFile(b, filepath.Join(b.TempDir(), "orgraph.db"), sqlite.Options{Sync: mode})
 			})
-			for i := 0; b.Loop(); i++ {
-				m := users[10+i%2]
-				if err := x.svc.SetManager(x.ctx, x.tenant, users[12].ID, directory.Ref{ID: m.ID}); err != nil {
-					b.Fatal(err)
-				}
-			}
 		})
-	}
-}
-
-// BenchmarkDirectReportsPage reads pages of 100 of a manager's 1,000 reports, as $top=100 with a skip token does.
-func BenchmarkDirectReportsPage(b *testing.B) {
-	x := newBench(b, sqlite.Options{})
-	users := x.users(b, 1001, func(i int) int {
-		if i > 0 {
-			return 0
-		}
-		return -1
-	})
-	var after []directory.Cursor
-	err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-		var q directory.ListQuery
-		all, err := tx.DirectReports(users[0].ID, q)
-		for i := 0; i < len(all); i += 100 {
-			after = append(after, q.Next(all[i]))
-		}
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; b.Loop(); i++ {
-		err := x.s.View(x.ctx, x.tenant, func(tx directory.Tx) error {
-			page, err := tx.DirectReports(users[0].ID, directory.ListQuery{After: after[i%len(after)], Limit: 100})
-			if err == nil && len(page) == 0 {
-				err = errors.New("empty page")
-			}
-			return err
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
 	}
 }
