@@ -23,8 +23,12 @@ import (
 // envAdminKey names the variable that gives --admin-key its value, so the key need not be on a command line.
 const envAdminKey = "ORGRAPH_ADMIN_KEY"
 
-// shutdownGrace is how long in-flight requests may run after SIGTERM before the server closes anyway.
+// shutdownGrace is how long in-flight requests may run after SIGTERM before the server closes anyway (the
+// default of --shutdown-timeout).
 const shutdownGrace = 20 * time.Second
+
+// maxHeaderBytes caps a request's line and headers; beyond it net/http answers 431. Tokens are a few KB.
+const maxHeaderBytes = 64 << 10
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.newFlags("serve")
@@ -38,6 +42,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM chain) instead of a generated one")
 	tlsKey := fs.String("tls-key", "", "private key (PEM) of --tls-cert")
 	adminKey := fs.String("admin-key", "", "enable the tenant admin API at /admin/ for this bearer key (default $"+envAdminKey+"; none: disabled)")
+	logFormat := fs.String("log-format", "text", "log format on standard error: text or json")
+	logLevel := fs.String("log-level", "info", "least severe log records written: debug, info (one line per request), warn or error")
+	maxInFlight := fs.Int("max-inflight", 1024, "Graph API requests served at once; more are answered 429 (0: no cap)")
+	throttleSize := fs.String("throttle", "", "throttle each app and tenant as Graph does for a small, medium or large tenant (default: off)")
+	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "time to receive a request's headers")
+	readTimeout := fs.Duration("read-timeout", 60*time.Second, "time to receive a whole request, body included")
+	writeTimeout := fs.Duration("write-timeout", 120*time.Second, "time from the end of a request's headers to the end of its answer")
+	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "time an idle keep-alive connection stays open")
+	requestTimeout := fs.Duration("request-timeout", 60*time.Second, "time a request may work before it is answered 503 (shorter than --write-timeout)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", shutdownGrace, "time in-flight requests may finish after SIGTERM before their connections are closed")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,12 +61,49 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("serve: --tls-cert and --tls-key go together")
 	}
+	var throttle *graphapi.Throttle
+	if *throttleSize != "" {
+		t, ok := graphapi.Throttles[*throttleSize]
+		if !ok {
+			return fmt.Errorf("serve: --throttle %q: want small, medium or large", *throttleSize)
+		}
+		throttle = &t
+	}
+	if *writeTimeout > 0 && (*requestTimeout <= 0 || *requestTimeout >= *writeTimeout) {
+		return errors.New("serve: --request-timeout must be shorter than --write-timeout, or a slow request loses its answer")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("serve: --log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	var log *slog.Logger
+	switch opts := (&slog.HandlerOptions{Level: level}); *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(m.Stderr, opts))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	default:
+		return fmt.Errorf("serve: --log-format %q: want text or json", *logFormat)
+	}
+	if !sf.usesPostgres() {
+		// A restore must not replace the database under a running server: servers share the folder's lock,
+		// a restore takes it alone.
+		unlock, err := lockData(sf.data, false)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer unlock()
+	}
 	st, tenant, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	log := slog.New(slog.NewTextHandler(m.Stderr, nil))
+	storeOpen := true
+	defer func() {
+		if storeOpen {
+			st.Close()
+		}
+	}()
 	if *withDemo {
 		if err := loadDemo(ctx, st, tenant); err != nil {
 			return err
@@ -82,6 +133,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		PublicURL:          *public,
 		Logger:             log,
 		LenientConsistency: *lenient,
+		MaxInFlight:        *maxInFlight,
+		Throttle:           throttle,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/v1.0/", api)
@@ -99,18 +152,20 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	obs := newObserver(log)
+	mux.Handle("GET /metrics", obs.metrics())
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		Handler:           obs.wrap(withDeadline(mux, *requestTimeout)),
+		ReadHeaderTimeout: *readHeaderTimeout,
+		ReadTimeout:       *readTimeout,
+		WriteTimeout:      *writeTimeout,
+		IdleTimeout:       *idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
@@ -125,7 +180,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "orgraph is serving Microsoft Graph at %s/v1.0 (and %s/beta)\n", base, base)
 	// The hint never repeats a DSN: it may hold a password.
 	where := "--data " + sf.data
-	if sf.db != "" || (!sf.given("data") && os.Getenv(envDB) != "") {
+	if sf.usesPostgres() {
 		where = "--db \"$" + envDB + "\""
 	}
 	fmt.Fprintf(m.Stdout, "tenant %s; get a token with:\n  TOKEN=$(orgraph token %s)\n  curl -H \"Authorization: Bearer $TOKEN\" %s/v1.0/users\n", tenant, where, base)
@@ -141,15 +196,25 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Stop accepting, let in-flight requests finish, then close the store (deferred above).
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// Stop accepting, let in-flight requests finish, then close the store, so that every answered write
+	// is in it and nothing is cut off halfway.
+	log.Info("shutting down: no new connections; waiting for in-flight requests", "timeout", *shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return err
+		// The deadline passed: cut the remaining connections. Their requests' transactions either commit or
+		// roll back; their clients get no answer, so they cannot take a write for acknowledged.
+		srv.Close()
+		return fmt.Errorf("serve: requests still running after --shutdown-timeout %s: %w", *shutdownTimeout, err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	storeOpen = false
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("serve: close the store: %w", err)
+	}
+	log.Info("stopped: every request answered, store closed")
 	return nil
 }
 

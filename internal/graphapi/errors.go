@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/orgraph/orgraph/internal/auth"
@@ -22,6 +24,10 @@ type Error struct {
 	Code    string
 	Message string
 	Cause   error
+	// RetryAfter, when set, is sent in Retry-After (whole seconds, rounded up) instead of the default second.
+	RetryAfter time.Duration
+	// limit names the limit a 429 enforces, for RequestInfo.Throttled.
+	limit string
 }
 
 func (e *Error) Error() string {
@@ -106,11 +112,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		attrs = append(attrs, "cause", he.Cause.Error())
 	}
 	s.log.Log(r.Context(), level, "request failed", attrs...)
+	if info := requestInfo(r.Context()); info != nil {
+		info.Error = he.Code
+		info.Throttled = he.limit
+		info.StoreUnavailable = errors.Is(err, store.ErrUnavailable)
+	}
 	switch he.Status {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(he.RetryAfter.Seconds())))))
 	}
 	type inner struct {
 		Date            string `json:"date"`

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -40,6 +41,11 @@ type Options struct {
 	// LenientConsistency accepts $levels without the ConsistencyLevel: eventual header that Graph's
 	// documentation requires; by default orgraph refuses it so that the omission is caught before production.
 	LenientConsistency bool
+	// MaxInFlight caps the requests served at once; beyond it a request is answered 429 at once, before any
+	// work, so a burst cannot pile up goroutines and database connections. 0: no cap.
+	MaxInFlight int
+	// Throttle, when set, limits each app and tenant as Graph does (see Throttle); nil: no throttling.
+	Throttle *Throttle
 }
 
 // Server is the Graph API handler.
@@ -52,6 +58,9 @@ type Server struct {
 	maxBody int64
 	lenient bool
 	routes  []route
+	// slots holds a token per request in flight when MaxInFlight is set.
+	slots     chan struct{}
+	throttler *throttler
 
 	tenantsMu sync.Mutex
 	tenants   map[string]time.Time // tenant id → until when it is known to exist
@@ -74,6 +83,12 @@ func New(o Options) *Server {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = 4 << 20
+	}
+	if o.MaxInFlight > 0 {
+		s.slots = make(chan struct{}, o.MaxInFlight)
+	}
+	if o.Throttle != nil {
+		s.throttler = newThrottler(*o.Throttle, time.Now)
 	}
 	s.routes = s.routeTable()
 	return s
@@ -103,7 +118,47 @@ func requestIDs(ctx context.Context) ids {
 	return v
 }
 
-// ServeHTTP answers a Graph request: ids, recovery, authentication, routing, permission, then the handler.
+// RequestInfo is what the Graph API tells the code around it about one request, for access logs and metrics:
+// the wrapping handler puts one in the request's context with WithRequestInfo, and reads it once ServeHTTP
+// has returned.
+type RequestInfo struct {
+	// Route is the URL template that matched, as "/v1.0/users/{id}/manager/$ref" or "/beta/me/sponsors":
+	// a label of bounded cardinality, unlike the path. "" when no route matched.
+	Route string
+	// RequestID is the request-id of the response's headers and of an error body's innerError.
+	RequestID string
+	// Error is the Graph error code of an error answer, "" for a success.
+	Error string
+	// Throttled names the limit a 429 enforced (LimitInFlight, LimitResourceUnits, …), "" otherwise.
+	Throttled string
+	// StoreUnavailable is set when the answer was a 503 because the database could not be reached.
+	StoreUnavailable bool
+}
+
+type infoKey struct{}
+
+// WithRequestInfo returns a context that makes ServeHTTP fill in the returned RequestInfo.
+func WithRequestInfo(ctx context.Context) (context.Context, *RequestInfo) {
+	info := &RequestInfo{}
+	return context.WithValue(ctx, infoKey{}, info), info
+}
+
+func requestInfo(ctx context.Context) *RequestInfo {
+	info, _ := ctx.Value(infoKey{}).(*RequestInfo)
+	return info
+}
+
+// routeTemplate names a matched route for RequestInfo.Route.
+func routeTemplate(rt *route, m *match) string {
+	pattern := rt.pattern
+	if m.me {
+		pattern = append([]string{"me"}, pattern[2:]...)
+	}
+	return "/" + m.version + "/" + strings.Join(pattern, "/")
+}
+
+// ServeHTTP answers a Graph request: ids, the in-flight cap, recovery, authentication, routing, permission,
+// throttling, then the handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := ids{request: uuid.NewString(), client: r.Header.Get("client-request-id")}
 	if id.client == "" {
@@ -112,6 +167,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 	w.Header().Set("request-id", id.request)
 	w.Header().Set("client-request-id", id.client)
+	info := requestInfo(r.Context())
+	if info != nil {
+		info.RequestID = id.request
+		// Requests refused before routing (no token, a full server) are labelled by their route all the same.
+		defer func() {
+			if info.Route == "" {
+				if rt, m, err := resolve(s.routes, r.Method, r.URL.EscapedPath()); err == nil {
+					info.Route = routeTemplate(rt, m)
+				}
+			}
+		}()
+	}
+	if !s.acquire() {
+		s.writeError(w, r, errInFlight)
+		return
+	}
+	defer s.release()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -134,20 +206,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	allowed := p.Allowed(rt.op)
+	if info := requestInfo(r.Context()); info != nil {
+		info.Route = routeTemplate(rt, m)
+	}
+	// A token of a deleted tenant is invalid whatever it asks for, so this comes before the permission check.
+	if err := s.checkTenant(r.Context(), p.TenantID); err != nil {
+		return err
+	}
 	if m.me {
 		if !p.Delegated {
 			return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Message: "/me request is only valid with delegated authentication flow."}
 		}
 		m.keys[0] = p.ObjectID
-		// User.Read and User.ReadWrite reach only the signed-in user's own object and relationships.
-		allowed = p.AllowedOn(rt.op, p.ObjectID)
 	}
-	if !allowed {
+	if !p.Allowed(rt.op) && !p.AllowedOn(rt.op, s.selfTarget(r.Context(), rt, m, p)) {
 		return errDenied
-	}
-	if err := s.checkTenant(r.Context(), p.TenantID); err != nil {
-		return err
 	}
 	if err := s.checkRoles(r.Context(), p, rt.op); err != nil {
 		return err
@@ -166,7 +239,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 		eventual:  strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual"),
 		lenient:   s.lenient,
 	}
+	if err := s.throttle(w, r, rt, c); err != nil {
+		return err
+	}
 	return rt.serve(w, r, c)
+}
+
+// selfTarget returns the signed-in user's id when the request is about that user's own object (by /me, id
+// or userPrincipalName), where User.Read and User.ReadWrite suffice; otherwise "".
+func (s *Server) selfTarget(ctx context.Context, rt *route, m *match, p *auth.Principal) string {
+	if !p.Delegated || rt.pattern[0] != "users" || len(m.keys) == 0 {
+		return ""
+	}
+	key := m.keys[0]
+	if directory.NormalizeID(key) == p.ObjectID || (p.UPN != "" && strings.EqualFold(key, p.UPN)) {
+		return p.ObjectID
+	}
+	if strings.Contains(key, "@") {
+		// The token's upn may be missing or stale; the directory says whose name this is.
+		var id string
+		_ = s.dir.View(ctx, p.TenantID, func(tx directory.Tx) error {
+			if u, err := tx.GetByUPN(key); err == nil {
+				id = u.ID
+			}
+			return nil
+		})
+		if id == p.ObjectID {
+			return id
+		}
+	}
+	return ""
 }
 
 // checkRoles enforces the directory roles Graph requires of a delegated caller on some writes (sponsors:
@@ -266,8 +368,12 @@ func (s *Server) decodeBody(r *http.Request, v any) error {
 	data, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return err
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The server's read timeout ran out while the client was still sending.
+			return &Error{Status: http.StatusRequestTimeout, Code: codeBadRequest, Message: "The request body did not arrive in time."}
 		}
 		return badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
 	}
