@@ -265,7 +265,9 @@ func checkValue(p *Property, v any) (any, error) {
 			return nil, bad
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
+		// An offset can move a year-0001 or year-9999 time out of RFC 3339's four-digit years once in UTC,
+		// where it would no longer parse back (found by FuzzBody).
+		if err != nil || t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
 			return nil, bad
 		}
 		return t.UTC().Format(time.RFC3339), nil
