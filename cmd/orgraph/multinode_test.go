@@ -31,10 +31,7 @@ import (
 // that a request was acknowledged for, no 5xx; and a write through one node is read at once through the other.
 func TestMultiNode(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	bin := filepath.Join(t.TempDir(), "orgraph")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := orgraphBinary(t)
 	// Started together, so that they race for the migrations and the bootstrap too.
 	var nodes [2]*node
 	var wg sync.WaitGroup
