@@ -3,8 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -125,59 +123,8 @@ func TestReopen(t *testing.T) {
 // in-process gate, race manager writes; only the tenant's advisory lock serialises them, so the cycle check
 // must still hold.
 func TestTwoStoresOneSchema(t *testing.T) {
-	ctx := t.Context()
 	dsn := pgtest.DSN(t)
-	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn)}
-	tenant, err := store.Bootstrap(ctx, stores[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	svc := directory.NewService(stores[0])
-	for i := range 20 {
-		o, err := svc.Create(ctx, tenant, directory.KindUser, user(fmt.Sprintf("u%d", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, o.ID)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := map[int]int{}
-	deadline := time.Now().Add(2 * time.Second)
-	for g := range 16 {
-		svc := directory.NewService(stores[g%2])
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
-			n := 0
-			for time.Now().Before(deadline) {
-				u, m := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
-				err := svc.SetManager(ctx, tenant, u, directory.Ref{ID: m})
-				if err != nil && !errors.Is(err, directory.ErrInvalid) {
-					t.Errorf("SetManager: %v", err)
-					return
-				}
-				n++
-			}
-			mu.Lock()
-			done[g%2] += n
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	t.Logf("writes through each store: %v", done)
-	if done[0] == 0 || done[1] == 0 {
-		t.Errorf("a store made no writes: %v", done)
-	}
-	for _, s := range stores {
-		err := s.View(ctx, tenant, func(tx directory.Tx) error {
-			storetest.CheckInvariants(t, tx)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.SharedDatabase(t, openDSN(t, dsn), openDSN(t, dsn), 16, nil)
 }
 
 // TestUnreachable opens a DSN where nothing listens: the error says the store is unavailable.

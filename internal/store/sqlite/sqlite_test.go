@@ -2,11 +2,8 @@ package sqlite_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -96,66 +93,11 @@ func TestReopen(t *testing.T) {
 // TestTwoStoresOneFile stands in for the server and the CLI: two Stores on one file, each with its own write
 // connection, race manager writes; SQLite's file lock must serialise them so the cycle check still holds.
 func TestTwoStoresOneFile(t *testing.T) {
-	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "orgraph.db")
-	stores := []*sqlite.Store{openFile(t, path, sqlite.Options{}), openFile(t, path, sqlite.Options{})}
-	tenant, err := store.Bootstrap(ctx, stores[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if other, err := store.Bootstrap(ctx, stores[1]); err != nil || other != tenant {
-		t.Fatalf("second Store bootstraps %q, %v; want %q", other, err, tenant)
-	}
-	var ids []string
-	svc := directory.NewService(stores[0])
-	for i := range 20 {
-		o, err := svc.Create(ctx, tenant, directory.KindUser, user(fmt.Sprintf("u%d", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, o.ID)
-	}
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	done := map[int]int{}
-	deadline := time.Now().Add(2 * time.Second)
-	for g := range 8 {
-		svc := directory.NewService(stores[g%2])
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(g), uint64(time.Now().UnixNano())))
-			n := 0
-			for time.Now().Before(deadline) {
-				u, m := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
-				err := svc.SetManager(ctx, tenant, u, directory.Ref{ID: m})
-				if err != nil && !errors.Is(err, directory.ErrInvalid) {
-					t.Errorf("SetManager: %v", err)
-					return
-				}
-				n++
-				// Independent clients pause between requests; without pauses one process's writer, always
-				// waiting on its own connection, can keep the lock from the other one's polling.
-				time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
-			}
-			mu.Lock()
-			done[g%2] += n
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	t.Logf("writes through each store: %v", done)
-	if done[0] == 0 || done[1] == 0 {
-		t.Errorf("a store made no writes: %v", done)
-	}
-	for _, s := range stores {
-		err := s.View(ctx, tenant, func(tx directory.Tx) error {
-			storetest.CheckInvariants(t, tx)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Independent clients pause between requests; without pauses one process's writer, always waiting on its
+	// own connection, can keep the lock from the other one's polling.
+	storetest.SharedDatabase(t, openFile(t, path, sqlite.Options{}), openFile(t, path, sqlite.Options{}), 8,
+		func(rng *rand.Rand) { time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond) })
 }
 
 func user(name string) map[string]any {
