@@ -158,17 +158,7 @@ func (t *txn) GetMany(ids []string) ([]*directory.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*directory.Object, len(found))
-	for _, o := range found {
-		byID[o.ID] = o
-	}
-	out := make([]*directory.Object, 0, len(found))
-	for _, id := range ids {
-		if o, ok := byID[id]; ok {
-			out = append(out, o)
-		}
-	}
-	return out, nil
+	return sqlquery.InOrder(ids, found), nil
 }
 
 // List pages through the objects in the order q asks for.

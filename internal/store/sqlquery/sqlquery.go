@@ -396,3 +396,19 @@ var searchProps = func() []string {
 	}
 	return names
 }()
+
+// InOrder returns the objects of found in the order of ids (as Tx.GetMany promises), skipping ids that
+// found lacks; a query with IN or ANY returns rows in whatever order the database likes.
+func InOrder(ids []string, found []*directory.Object) []*directory.Object {
+	byID := make(map[string]*directory.Object, len(found))
+	for _, o := range found {
+		byID[o.ID] = o
+	}
+	out := make([]*directory.Object, 0, len(found))
+	for _, id := range ids {
+		if o, ok := byID[id]; ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
