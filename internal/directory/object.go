@@ -46,28 +46,37 @@ func ParseKind(s string) (Kind, bool) {
 
 // Object is one directory object. Props holds its Graph properties other than id, as decoded JSON values
 // (string, bool, float64, []any, map[string]any); a property that is unset is absent, never nil.
+// An object read from a store leaves Props nil and carries Stored instead, the properties' JSON object as
+// the store keeps it: most reads only copy properties into a response, and decoding them into maps was the
+// largest cost of a read. Props, when not nil, is what the object holds; Decode fills it from Stored.
 // ManagerID is read-only here: it is changed only through Tx.SetManager, so that the cycle check cannot be bypassed.
 type Object struct {
 	ID        string
 	Kind      Kind
 	Props     map[string]any
+	Stored    []byte
 	ManagerID string
 }
 
 // String returns the string value of a property, or "" when it is unset or not a string.
 func (o *Object) String(name string) string {
-	s, _ := o.Props[name].(string)
+	v, _ := o.Prop(name)
+	s, _ := v.(string)
 	return s
 }
 
-// Clone returns a copy whose Props can be changed without touching o.
-func (o *Object) Clone() *Object {
+// Clone returns a copy whose Props can be changed without touching o; it decodes stored properties.
+func (o *Object) Clone() (*Object, error) {
+	if err := o.Decode(); err != nil {
+		return nil, err
+	}
 	c := *o
+	c.Stored = nil
 	c.Props = make(map[string]any, len(o.Props))
 	for k, v := range o.Props {
 		c.Props[k] = v
 	}
-	return &c
+	return &c, nil
 }
 
 // UPNKey is the form in which userPrincipalName is unique and looked up: Graph compares it case-insensitively.

@@ -97,7 +97,7 @@ func (c Cursor) IsZero() bool { return c == Cursor{} }
 func (q ListQuery) Next(last *Object) Cursor {
 	c := Cursor{ID: last.ID}
 	if q.Order != nil {
-		c.Key, _ = last.Props[q.Order.Prop].(string)
+		c.Key = last.String(q.Order.Prop)
 	}
 	return c
 }

@@ -70,7 +70,11 @@ type Schema struct {
 	Kind       Kind
 	Properties []Property
 	byName     map[string]*Property
+	index      map[string]int
 }
+
+// MaxProperties bounds the properties of any kind, so a renderer can index them in a fixed-size array.
+const MaxProperties = 64
 
 // Property looks a property up by name, case-insensitively as Graph does.
 func (s *Schema) Property(name string) (*Property, bool) {
@@ -89,10 +93,23 @@ func (s *Schema) DefaultSelect() []string {
 	return names
 }
 
+// Index returns the position in Properties of the property with exactly this name, or -1: the lookup of
+// names as stored (always the schema's own), taken as bytes so that looking one up allocates nothing.
+func (s *Schema) Index(name []byte) int {
+	if i, ok := s.index[string(name)]; ok {
+		return i
+	}
+	return -1
+}
+
 func newSchema(k Kind, props []Property) *Schema {
-	s := &Schema{Kind: k, Properties: props, byName: map[string]*Property{}}
+	if len(props) > MaxProperties {
+		panic("directory: more than MaxProperties properties of " + string(k))
+	}
+	s := &Schema{Kind: k, Properties: props, byName: map[string]*Property{}, index: map[string]int{}}
 	for i := range s.Properties {
 		s.byName[strings.ToLower(s.Properties[i].Name)] = &s.Properties[i]
+		s.index[s.Properties[i].Name] = i
 	}
 	return s
 }

@@ -152,7 +152,9 @@ func (s *Service) Update(ctx context.Context, tenant string, kind Kind, key stri
 		if err != nil {
 			return err
 		}
-		o = o.Clone()
+		if o, err = o.Clone(); err != nil {
+			return err
+		}
 		for k, v := range patch {
 			o.Props[k] = v
 		}

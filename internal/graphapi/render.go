@@ -135,40 +135,132 @@ type shape struct {
 	canRead func(directory.Kind) bool
 }
 
-func (s shape) props(k directory.Kind) []string {
-	if s.sel != nil {
-		return s.sel
-	}
-	return directory.SchemaOf(k).DefaultSelect()
+// column is one member an object is written with: its key, already JSON-encoded, and where its value is.
+type column struct {
+	key []byte // "name":
+	id  bool
+	// index is the property's position in the kind's schema; -1 for a name the schema does not know,
+	// written as null, as Graph does for a $select of a property the type lacks.
+	index int
+	// empty is written when the object lacks the property: [] for collections, else null.
+	empty string
+	// hidden properties (write-only ones) are always null.
+	hidden bool
 }
 
+// columnsOf resolves a selection against a kind's schema once, rather than per object.
+func columnsOf(k directory.Kind, sel []string) []column {
+	schema := directory.SchemaOf(k)
+	if sel == nil {
+		sel = schema.DefaultSelect()
+	}
+	cols := make([]column, len(sel))
+	for i, name := range sel {
+		c := column{index: -1, empty: "null"}
+		if name == "id" {
+			c.id = true
+		} else if p, ok := schema.Property(name); ok {
+			name = p.Name
+			c.index = schema.Index([]byte(p.Name))
+			c.hidden = p.WriteOnly
+			if p.Type == directory.TypeStrings || p.Type == directory.TypeObjects {
+				c.empty = "[]"
+			}
+		}
+		var key bytes.Buffer
+		writeString(&key, name)
+		key.WriteByte(':')
+		c.key = key.Bytes()
+		cols[i] = c
+	}
+	return cols
+}
+
+// defaultColumns are the columns of each kind without $select: most responses, resolved at start-up.
+var defaultColumns = func() map[directory.Kind][]column {
+	m := map[directory.Kind][]column{}
+	for _, k := range directory.Kinds {
+		m[k] = columnsOf(k, nil)
+	}
+	return m
+}()
+
+func (s shape) columns(k directory.Kind) []column {
+	if s.sel == nil {
+		if cols, ok := defaultColumns[k]; ok {
+			return cols
+		}
+	}
+	return columnsOf(k, s.sel)
+}
+
+// htmlEscapes are the escapes json.Marshal writes for <, > and &, which Graph leaves as they are: a stored
+// value holding one is decoded and written again rather than copied.
+var htmlEscapes = [][]byte{[]byte(`\u003c`), []byte(`\u003e`), []byte(`\u0026`)}
+
 // object writes o's members (without the braces): @odata.type, then id and the selected properties.
-// A kind the caller may not read keeps only @odata.type and id; its other properties are null.
+// A kind the caller may not read keeps only @odata.type and id; its other properties are null. Properties
+// read from a store are copied from their stored JSON without being decoded.
 func (d *doc) object(o *directory.Object, s shape) {
 	d.str("@odata.type", o.Kind.ODataType())
 	readable := s.canRead == nil || s.canRead(o.Kind)
+	var vals [directory.MaxProperties][]byte
+	stored := readable && o.Props == nil && len(o.Stored) > 0
 	schema := directory.SchemaOf(o.Kind)
-	for _, name := range s.props(o.Kind) {
-		if name == "id" {
-			d.str("id", o.ID)
-			continue
+	if stored {
+		err := directory.EachMember(o.Stored, func(name, v []byte) bool {
+			if i := schema.Index(name); i >= 0 {
+				vals[i] = v
+			}
+			return true
+		})
+		if err != nil {
+			// Stores keep valid JSON objects, so this is a damaged row: rather than copy from it, write what
+			// decoding it yields, which is no properties when it cannot be decoded either.
+			stored = false
+			_ = o.Decode()
 		}
-		p, known := schema.Property(name)
-		if known {
-			name = p.Name
+	}
+	for _, c := range s.columns(o.Kind) {
+		d.buf.WriteByte(',')
+		d.buf.Write(c.key)
+		switch {
+		case c.id:
+			writeString(&d.buf, o.ID)
+		case !readable || c.index < 0 || c.hidden:
+			d.buf.WriteString("null")
+		case stored:
+			writeStored(&d.buf, vals[c.index], c.empty)
+		default:
+			v, ok := o.Props[schema.Properties[c.index].Name]
+			if !ok {
+				d.buf.WriteString(c.empty)
+				continue
+			}
+			writeValue(&d.buf, v)
 		}
-		if !readable || !known || p.WriteOnly {
-			d.value(name, nil)
-			continue
-		}
-		v, ok := o.Props[name]
-		if !ok {
-			if p.Type == directory.TypeStrings || p.Type == directory.TypeObjects {
-				v = []any{}
+	}
+}
+
+// writeStored copies a stored JSON value, or writes empty for a missing one.
+func writeStored(buf *bytes.Buffer, v []byte, empty string) {
+	if v == nil {
+		buf.WriteString(empty)
+		return
+	}
+	if bytes.IndexByte(v, '\\') >= 0 {
+		for _, esc := range htmlEscapes {
+			if bytes.Contains(v, esc) {
+				var x any
+				if json.Unmarshal(v, &x) == nil {
+					writeValue(buf, x)
+					return
+				}
+				break
 			}
 		}
-		d.value(name, v)
 	}
+	buf.Write(v)
 }
 
 // list writes a JSON array of objects under key k.

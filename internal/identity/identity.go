@@ -379,7 +379,8 @@ func (s *Server) signIn(ctx context.Context, tenant, username, password string) 
 	if err != nil {
 		return nil, err
 	}
-	if enabled, ok := user.Props["accountEnabled"].(bool); !auth.CheckPassword(hash, password) || (ok && !enabled) {
+	v, _ := user.Prop("accountEnabled")
+	if enabled, ok := v.(bool); !auth.CheckPassword(hash, password) || (ok && !enabled) {
 		s.failures.fail(nameKey)
 		s.failures.fail(accountKey)
 		return nil, errBadPassword

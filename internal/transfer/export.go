@@ -49,11 +49,10 @@ func Export(ctx context.Context, st directory.Transactor, tenant string, w io.Wr
 				return err
 			}
 			for _, o := range page {
-				props := o.Props
-				if props == nil {
-					props = map[string]any{}
+				if err := o.Decode(); err != nil {
+					return err
 				}
-				if err := wrote(objectLine{Kind: o.Kind, ID: o.ID, Props: props, Manager: o.ManagerID}); err != nil {
+				if err := wrote(objectLine{Kind: o.Kind, ID: o.ID, Props: o.Props, Manager: o.ManagerID}); err != nil {
 					return err
 				}
 				sum.countObject(o.Kind)

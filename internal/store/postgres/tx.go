@@ -130,18 +130,14 @@ func scanObject(rows pgx.Rows) (*directory.Object, error) {
 		o       directory.Object
 		kind    string
 		manager *string
-		props   []byte
 	)
-	if err := rows.Scan(&o.ID, &kind, &manager, &props); err != nil {
+	// Scanning into Stored copies the bytes, which outlive the row.
+	if err := rows.Scan(&o.ID, &kind, &manager, &o.Stored); err != nil {
 		return nil, err
 	}
 	o.Kind = directory.Kind(kind)
 	if manager != nil {
 		o.ManagerID = *manager
-	}
-	o.Props = map[string]any{}
-	if err := json.Unmarshal(props, &o.Props); err != nil {
-		return nil, fmt.Errorf("object %s: props: %w", o.ID, err)
 	}
 	return &o, nil
 }
@@ -451,6 +447,9 @@ func (t *txn) RemoveSponsor(id, sponsorID string) error {
 // encodeProps returns o's properties as JSON for the jsonb column, or Graph's error for a property whose
 // value PostgreSQL cannot store.
 func encodeProps(o *directory.Object) (json.RawMessage, error) {
+	if err := o.Decode(); err != nil {
+		return nil, err
+	}
 	for name, v := range o.Props {
 		if !storable(name) || !storableValue(v) {
 			return nil, directory.InvalidValue(strings.ToValidUTF8(name, "\uFFFD"), o.Kind)

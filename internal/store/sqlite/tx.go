@@ -107,17 +107,13 @@ func scanObject(rows *sql.Rows) (*directory.Object, error) {
 		o       directory.Object
 		kind    string
 		manager sql.NullString
-		props   sql.RawBytes
 	)
-	if err := rows.Scan(&o.ID, &kind, &manager, &props); err != nil {
+	// Scanning into Stored copies the bytes, which outlive the row.
+	if err := rows.Scan(&o.ID, &kind, &manager, &o.Stored); err != nil {
 		return nil, err
 	}
 	o.Kind = directory.Kind(kind)
 	o.ManagerID = manager.String
-	o.Props = map[string]any{}
-	if err := json.Unmarshal(props, &o.Props); err != nil {
-		return nil, fmt.Errorf("object %s: props: %w", o.ID, err)
-	}
 	return &o, nil
 }
 
@@ -438,6 +434,9 @@ func backfillSearchTokens(t *txn) error {
 }
 
 func encodeProps(o *directory.Object) (string, error) {
+	if err := o.Decode(); err != nil {
+		return "", err
+	}
 	if len(o.Props) == 0 {
 		return "{}", nil
 	}

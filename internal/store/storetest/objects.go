@@ -135,7 +135,9 @@ func testObjectsCRUD(t *testing.T, s store.Store) {
 		if err != nil {
 			return err
 		}
-		o = o.Clone()
+		if o, err = o.Clone(); err != nil {
+			return err
+		}
 		o.Kind, o.ManagerID = directory.KindGroup, ""
 		o.Props["city"] = "Lyon"
 		if err := tx.Replace(o); err != nil {

@@ -167,8 +167,10 @@ func (f *fixture) get(id string) *directory.Object {
 	f.t.Helper()
 	var o *directory.Object
 	f.view(func(tx directory.Tx) (err error) {
-		o, err = tx.Get(id)
-		return err
+		if o, err = tx.Get(id); err != nil {
+			return err
+		}
+		return o.Decode()
 	})
 	return o
 }
