@@ -52,6 +52,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	idleTimeout := fs.Duration("idle-timeout", 120*time.Second, "time an idle keep-alive connection stays open")
 	requestTimeout := fs.Duration("request-timeout", 60*time.Second, "time a request may work before it is answered 503 (shorter than --write-timeout)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", shutdownGrace, "time in-flight requests may finish after SIGTERM before their connections are closed")
+	trustedFile := fs.String("trusted-issuers", "", "JSON file of external OpenID Connect issuers (your own identity provider) whose access tokens are accepted besides orgraph's: "+
+		`{"issuers":[{"issuer":URL, "tenant":ID (or "claims":{"tid":CLAIM}), "claims":{"oid"|"upn"|"scp"|"roles"|"appid":CLAIM}, `+
+		`optional "jwksUri":URL, "audiences":[…], "algorithms":[…], "scopes"|"roles":[fixed Graph permissions]}]}; see the README`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,6 +74,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	if *writeTimeout > 0 && (*requestTimeout <= 0 || *requestTimeout >= *writeTimeout) {
 		return errors.New("serve: --request-timeout must be shorter than --write-timeout, or a slow request loses its answer")
+	}
+	var trusted []auth.TrustedIssuer
+	if *trustedFile != "" {
+		data, err := os.ReadFile(*trustedFile)
+		if err != nil {
+			return fmt.Errorf("serve: --trusted-issuers: %w", err)
+		}
+		if trusted, err = auth.ParseTrustedIssuers(data); err != nil {
+			return fmt.Errorf("serve: --trusted-issuers %s: %w", *trustedFile, err)
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -127,9 +140,13 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
+	verifier, err := newVerifier(ctx, st, trusted, log)
+	if err != nil {
+		return fmt.Errorf("serve: --trusted-issuers %s: %w", *trustedFile, err)
+	}
 	api := graphapi.New(graphapi.Options{
 		Store:              st,
-		Verifier:           auth.NewVerifier(st.SigningKeys, time.Now),
+		Verifier:           verifier,
 		PublicURL:          *public,
 		Logger:             log,
 		LenientConsistency: *lenient,
@@ -216,6 +233,56 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	log.Info("stopped: every request answered, store closed")
 	return nil
+}
+
+// newVerifier returns the verifier of orgraph's own tokens and, if any are trusted, of external issuers'. A
+// trusted issuer's fixed tenant must exist, or every one of its tokens would be refused. The issuers' keys are
+// fetched beside the server, so that an IdP that is down shows in the log without keeping orgraph from serving
+// its own tokens; what fails is fetched again when a token needs it.
+func newVerifier(ctx context.Context, st store.Store, trusted []auth.TrustedIssuer, log *slog.Logger) (*auth.Verifier, error) {
+	if len(trusted) == 0 {
+		return auth.NewVerifier(st.SigningKeys, time.Now), nil
+	}
+	for _, t := range trusted {
+		if t.Tenant == "" {
+			continue
+		}
+		if _, err := st.Tenant(ctx, t.Tenant); err != nil {
+			return nil, fmt.Errorf("issuer %s: tenant %s: %w", t.Issuer, t.Tenant, err)
+		}
+	}
+	v, err := auth.NewTrustingVerifier(st.SigningKeys, time.Now, trusted, auth.TrustOptions{LookupUPN: userByUPN(st), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := v.FetchTrustedKeys(ctx); err != nil {
+			log.Warn("trusted issuers: keys not fetched at start-up; fetched again when a token needs them", "err", err)
+			return
+		}
+		log.Info("trusted issuers: keys fetched", "issuers", len(trusted))
+	}()
+	return v, nil
+}
+
+// userByUPN finds a delegated external token's user by userPrincipalName, for issuers whose sub is not an
+// orgraph object id.
+func userByUPN(st store.Store) auth.UserLookup {
+	return func(ctx context.Context, tenant, upn string) (string, error) {
+		var id string
+		err := st.View(ctx, tenant, func(tx directory.Tx) error {
+			o, err := tx.GetByUPN(upn)
+			if err != nil {
+				return err
+			}
+			id = o.ID
+			return nil
+		})
+		if errors.Is(err, directory.ErrNotFound) {
+			return "", auth.ErrUnknownUser
+		}
+		return id, err
+	}
 }
 
 // loadDemo fills an empty default tenant with the demo organisation; a tenant with users is left alone,

@@ -28,8 +28,11 @@ const Audience = "https://graph.microsoft.com"
 // acceptedAudiences are the values Entra puts in aud for Graph, depending on how the client named the resource.
 var acceptedAudiences = []string{Audience, Audience + "/", "00000003-0000-0000-c000-000000000000"}
 
+// issuerPrefix starts the iss of every token orgraph mints, as it starts Entra ID's v1.0 issuers.
+const issuerPrefix = "https://sts.windows.net/"
+
 // Issuer is the v1.0 token issuer for a tenant, as Entra ID writes it.
-func Issuer(tenantID string) string { return "https://sts.windows.net/" + tenantID + "/" }
+func Issuer(tenantID string) string { return issuerPrefix + tenantID + "/" }
 
 // wireClaims is the token payload. Only tid, oid, scp/roles and the registered claims decide anything;
 // the rest is there because clients and libraries that inspect Graph tokens expect it.

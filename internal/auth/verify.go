@@ -64,19 +64,16 @@ type Principal struct {
 	ExpiresAt time.Time
 }
 
-// Verifier checks bearer tokens. It caches the parsed public keys and reloads them from its KeySource when
-// it meets an unknown kid (at most once a second), so a key minted by the CLI while the server
-// runs is accepted without a restart. It caches verified tokens, because RSA verification dominates a
-// cheap GET. It is safe for concurrent use.
+// Verifier checks bearer tokens: orgraph's own, signed by the keys in the store, and those of the external
+// issuers it was told to trust (NewTrustingVerifier). It caches the parsed public keys and reloads them from
+// its KeySource when it meets an unknown kid (at most once a second), so a key minted by the CLI while the
+// server runs is accepted without a restart. It caches verified tokens, because signature verification
+// dominates a cheap GET. It is safe for concurrent use.
 type Verifier struct {
-	src KeySource
-	now func() time.Time
-
-	keysMu   sync.RWMutex
-	keys     map[string]*rsa.PublicKey
-	loadMu   sync.Mutex // serialises loads, so concurrent misses on one new kid load once
-	lastLoad time.Time  // guarded by loadMu
-	loadErr  error      // guarded by loadMu: the last load's failure, repeated until the next allowed load
+	now      func() time.Time
+	own      *keyring[*rsa.PublicKey]
+	external map[string]*external      // by iss; read-only after construction
+	algs     []jose.SignatureAlgorithm // every algorithm some issuer signs with, for the parser
 
 	cacheMu sync.RWMutex
 	cache   map[[sha256.Size]byte]cacheEntry
@@ -87,14 +84,21 @@ type cacheEntry struct {
 	notBefore time.Time // zero if the token had no nbf
 }
 
-// NewVerifier returns a verifier that loads keys from src and reads the time from now.
+// NewVerifier returns a verifier of orgraph's own tokens that loads keys from src and reads the time from now.
 func NewVerifier(src KeySource, now func() time.Time) *Verifier {
-	return &Verifier{src: src, now: now, cache: make(map[[sha256.Size]byte]cacheEntry)}
+	return &Verifier{
+		now:   now,
+		own:   &keyring[*rsa.PublicKey]{load: ownKeys(src), interval: reloadInterval},
+		algs:  []jose.SignatureAlgorithm{jose.RS256},
+		cache: make(map[[sha256.Size]byte]cacheEntry),
+	}
 }
 
-// Verify parses and validates token: only RS256, signed by a known kid, exp/nbf within 5 minutes' leeway,
-// iss equal to Issuer of the token's own tid, aud one of Graph's, tid and oid present. A bad token yields a
-// *TokenError; a failure to load keys is returned wrapped, as it is the server's fault, not the caller's.
+// Verify parses and validates token. Which issuer's rules apply is decided by its unverified iss: an issuer
+// given to NewTrustingVerifier has its entry's (see TrustedIssuer); orgraph's own (https://sts.windows.net/…)
+// needs RS256, signed by a known kid, iss equal to Issuer of the token's own tid, aud one of Graph's, tid and
+// oid present; any other iss is refused. Either way exp and nbf must hold within 5 minutes' leeway. A bad token
+// yields a *TokenError; a failure to load keys is returned wrapped, as it is the server's fault, not the caller's.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
 	if token == "" {
 		return nil, tokenErr(msgEmpty, nil)
@@ -109,45 +113,66 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if strings.Count(token, ".") != 2 {
 		return nil, tokenErr(msgMalformed, errors.New("not a compact JWS"))
 	}
-	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
+	tok, err := jwt.ParseSigned(token, v.algs)
 	if err != nil {
 		return nil, tokenErr(msgMalformed, err)
 	}
-	kid := tok.Headers[0].KeyID
-	if kid == "" {
-		return nil, tokenErr(msgInvalid, errors.New("no kid in header"))
+	// The unverified iss only picks the keys and rules to verify with; each path checks the verified iss.
+	var unverified struct {
+		Issuer string `json:"iss"`
 	}
-	pub, err := v.key(ctx, kid, now)
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
+		return nil, tokenErr(msgInvalid, err)
+	}
+	var (
+		p   *Principal
+		nbf time.Time
+	)
+	switch ext := v.external[unverified.Issuer]; {
+	case ext != nil:
+		// First, so that Entra ID itself (iss https://sts.windows.net/{its tid}/) can be a trusted issuer.
+		p, nbf, err = ext.verify(ctx, tok, now)
+	case strings.HasPrefix(unverified.Issuer, issuerPrefix):
+		p, nbf, err = v.verifyOwn(ctx, tok, now)
+	default:
+		return nil, tokenErr(msgIssuer, fmt.Errorf("iss %q is neither orgraph's nor a trusted issuer", unverified.Issuer))
+	}
 	if err != nil {
 		return nil, err
 	}
+	v.store(sum, cacheEntry{p: p, notBefore: nbf}, now)
+	return p, nil
+}
+
+// verifyOwn checks a token orgraph minted.
+func (v *Verifier) verifyOwn(ctx context.Context, tok *jwt.JSONWebToken, now time.Time) (*Principal, time.Time, error) {
+	hdr := tok.Headers[0]
+	if jose.SignatureAlgorithm(hdr.Algorithm) != jose.RS256 {
+		return nil, time.Time{}, tokenErr(msgMalformed, fmt.Errorf("alg %q: orgraph signs with RS256", hdr.Algorithm))
+	}
+	if hdr.KeyID == "" {
+		return nil, time.Time{}, tokenErr(msgInvalid, errors.New("no kid in header"))
+	}
+	pub, err := v.own.get(ctx, hdr.KeyID, now)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	var w wireClaims
 	if err := tok.Claims(pub, &w); err != nil {
-		return nil, tokenErr(msgInvalid, err)
+		return nil, time.Time{}, tokenErr(msgInvalid, err)
 	}
-
-	if w.Expiry == nil {
-		return nil, tokenErr(msgInvalid, errors.New("no exp claim"))
+	exp, nbf, err := lifetime(w.Expiry, w.NotBefore, now)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
-	exp := w.Expiry.Time().UTC()
-	if now.Add(-leeway).After(exp) {
-		return nil, tokenErr(msgExpired, fmt.Errorf("expired at %s", exp.Format(time.RFC3339)))
-	}
-	var nbf time.Time
-	if w.NotBefore != nil {
-		nbf = w.NotBefore.Time().UTC()
-		if now.Add(leeway).Before(nbf) {
-			return nil, tokenErr(msgNotYetValid, fmt.Errorf("not valid before %s", nbf.Format(time.RFC3339)))
-		}
-	}
-	if !audienceOK(w.Audience) {
-		return nil, tokenErr(msgAudience, fmt.Errorf("aud %q", []string(w.Audience)))
+	if !audienceIn(w.Audience, acceptedAudiences) {
+		return nil, time.Time{}, tokenErr(msgAudience, fmt.Errorf("aud %q", []string(w.Audience)))
 	}
 	if w.TenantID == "" || w.ObjectID == "" {
-		return nil, tokenErr(msgInvalid, errors.New("tid or oid missing"))
+		return nil, time.Time{}, tokenErr(msgInvalid, errors.New("tid or oid missing"))
 	}
 	if w.Issuer != Issuer(w.TenantID) {
-		return nil, tokenErr(msgIssuer, fmt.Errorf("iss %q for tid %q", w.Issuer, w.TenantID))
+		return nil, time.Time{}, tokenErr(msgIssuer, fmt.Errorf("iss %q for tid %q", w.Issuer, w.TenantID))
 	}
 
 	p := &Principal{
@@ -170,12 +195,30 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 		p.UPN = w.UniqueName
 	}
 	p.Delegated = len(p.Scopes) > 0 && len(p.Roles) == 0
-	v.store(sum, cacheEntry{p: p, notBefore: nbf}, now)
-	return p, nil
+	return p, nbf, nil
 }
 
-func audienceOK(aud jwt.Audience) bool {
-	for _, a := range acceptedAudiences {
+// lifetime applies the exp and nbf rules every token follows, whoever issued it: exp required, both checked
+// with the leeway Entra-protected APIs allow. It returns exp and nbf (zero if absent).
+func lifetime(expiry, notBefore *jwt.NumericDate, now time.Time) (exp, nbf time.Time, err error) {
+	if expiry == nil {
+		return exp, nbf, tokenErr(msgInvalid, errors.New("no exp claim"))
+	}
+	exp = expiry.Time().UTC()
+	if now.Add(-leeway).After(exp) {
+		return exp, nbf, tokenErr(msgExpired, fmt.Errorf("expired at %s", exp.Format(time.RFC3339)))
+	}
+	if notBefore != nil {
+		nbf = notBefore.Time().UTC()
+		if now.Add(leeway).Before(nbf) {
+			return exp, nbf, tokenErr(msgNotYetValid, fmt.Errorf("not valid before %s", nbf.Format(time.RFC3339)))
+		}
+	}
+	return exp, nbf, nil
+}
+
+func audienceIn(aud jwt.Audience, accepted []string) bool {
+	for _, a := range accepted {
 		if aud.Contains(a) {
 			return true
 		}
@@ -226,64 +269,21 @@ func (v *Verifier) store(sum [sha256.Size]byte, e cacheEntry, now time.Time) {
 	v.cache[sum] = e
 }
 
-// key returns the public key for kid, loading keys from the source when kid is unknown and the last load
-// is at least reloadInterval old.
-func (v *Verifier) key(ctx context.Context, kid string, now time.Time) (*rsa.PublicKey, error) {
-	if pub := v.lookup(kid); pub != nil {
-		return pub, nil
-	}
-	v.loadMu.Lock()
-	defer v.loadMu.Unlock()
-	// Another request may have loaded the key while this one waited.
-	if pub := v.lookup(kid); pub != nil {
-		return pub, nil
-	}
-	if !v.lastLoad.IsZero() && now.Sub(v.lastLoad) < reloadInterval {
-		if v.loadErr != nil {
-			return nil, v.loadErr
-		}
-		return nil, tokenErr(msgInvalid, fmt.Errorf("unknown signing key %q", kid))
-	}
-	prev := v.lastLoad
-	v.lastLoad = now
-	if err := v.load(ctx); err != nil {
-		if ctx.Err() != nil {
-			// This caller gave up; that says nothing about the store, so the next caller may try at once.
-			v.lastLoad = prev
-			return nil, err
-		}
-		v.loadErr = err
-		return nil, err
-	}
-	v.loadErr = nil
-	if pub := v.lookup(kid); pub != nil {
-		return pub, nil
-	}
-	return nil, tokenErr(msgInvalid, fmt.Errorf("unknown signing key %q", kid))
-}
-
-func (v *Verifier) lookup(kid string) *rsa.PublicKey {
-	v.keysMu.RLock()
-	defer v.keysMu.RUnlock()
-	return v.keys[kid]
-}
-
-// load replaces the key set, so keys removed from the store stop verifying at the next load.
-func (v *Verifier) load(ctx context.Context) error {
-	list, err := v.src(ctx)
-	if err != nil {
-		return fmt.Errorf("auth: loading signing keys: %w", err)
-	}
-	keys := make(map[string]*rsa.PublicKey, len(list))
-	for _, k := range list {
-		priv, err := k.privateKey()
+// ownKeys loads orgraph's signing keys from src as public keys by kid.
+func ownKeys(src KeySource) func(context.Context) (map[string]*rsa.PublicKey, error) {
+	return func(ctx context.Context) (map[string]*rsa.PublicKey, error) {
+		list, err := src(ctx)
 		if err != nil {
-			return fmt.Errorf("auth: loading signing keys: %w", err)
+			return nil, fmt.Errorf("auth: loading signing keys: %w", err)
 		}
-		keys[k.ID] = &priv.PublicKey
+		keys := make(map[string]*rsa.PublicKey, len(list))
+		for _, k := range list {
+			priv, err := k.privateKey()
+			if err != nil {
+				return nil, fmt.Errorf("auth: loading signing keys: %w", err)
+			}
+			keys[k.ID] = &priv.PublicKey
+		}
+		return keys, nil
 	}
-	v.keysMu.Lock()
-	v.keys = keys
-	v.keysMu.Unlock()
-	return nil
 }
