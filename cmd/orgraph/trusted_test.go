@@ -226,4 +226,21 @@ func TestServeTrustedIssuersStart(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+
+	// A token of that IdP cannot be checked while it is down: the server's trouble, so 503 and Retry-After,
+	// as for a database that is down, not 401 (the token may be good) nor 500.
+	idp := startIdP(t)
+	req, err := http.NewRequest(http.MethodGet, base+"/v1.0/users", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+idp.token(t, down.URL, map[string]any{"preferred_username": "someone@example.com"}))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("token of an unreachable IdP: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
 }

@@ -90,7 +90,8 @@ func toHTTP(err error) *Error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: codeBadRequest, Message: "The request body is too large."}
 	case errors.Is(err, store.ErrTenantNotFound):
 		return &Error{Status: http.StatusUnauthorized, Code: codeInvalidToken, Message: "Access token validation failure. The tenant does not exist.", Cause: err}
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable), errors.As(err, new(*auth.KeyFetchError)):
+		// A trusted identity provider that cannot be reached, like a database, may be back at the next try.
 		return &Error{Status: http.StatusServiceUnavailable, Code: "serviceNotAvailable", Message: "The service is temporarily unavailable. Retry the request later.", Cause: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "The request timed out.", Cause: err}

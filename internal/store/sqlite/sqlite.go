@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite3", dsn(path, url.Values{
+	r, err := sql.Open(readerDriver, dsn(path, url.Values{
 		"_query_only":      {"on"},
 		"_busy_timeout":    {strconv.Itoa(int(lockTimeout / time.Millisecond))},
 		"_stmt_cache_size": {strconv.Itoa(stmtCacheSize)},
