@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,6 +34,9 @@ import (
 // its own.
 const benchBaselineCmd = "baseline-server"
 
+// benchProfiledCmd is the hidden subcommand that runs `orgraph serve` under the CPU profiler, for --cpuprofile.
+const benchProfiledCmd = "profiled-server"
+
 // childStartTimeout bounds how long a child server may take to print its address.
 const childStartTimeout = 2 * time.Minute
 
@@ -43,6 +47,9 @@ const childStartTimeout = 2 * time.Minute
 func (m *Main) bench(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == benchBaselineCmd {
 		return m.benchBaseline(ctx, args[1:])
+	}
+	if len(args) > 0 && args[0] == benchProfiledCmd {
+		return m.benchProfiled(ctx, args[1:])
 	}
 	fs := m.newFlags("bench")
 	var sf storeFlags
@@ -55,6 +62,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	only := fs.String("scenarios", "", "run only these scenarios, comma-separated (default all)")
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	keep := fs.Bool("keep", false, "keep the generated data: the temporary folder, or the tenant in --db or --data")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server, from its start to its end, to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -140,6 +148,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	serveArgs := []string{"serve", "--addr", "127.0.0.1:0"}
+	if *cpuProfile != "" {
+		abs, err := filepath.Abs(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		serveArgs = append([]string{"bench", benchProfiledCmd, "--cpuprofile", abs}, serveArgs...)
+	}
 	env := os.Environ()
 	if dsn != "" {
 		env = append(env, envDB+"="+dsn)
@@ -526,6 +541,26 @@ func tail(path string) string {
 		b = b[len(b)-2000:]
 	}
 	return string(b)
+}
+
+// benchProfiled runs the command in args (serve) under the CPU profiler, writing the profile to --cpuprofile
+// when the command returns, after SIGTERM.
+func (m *Main) benchProfiled(ctx context.Context, args []string) (err error) {
+	fs := m.newFlags("bench " + benchProfiledCmd)
+	path := fs.String("cpuprofile", "", "file the CPU profile is written to")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f, err := os.Create(*path)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, f.Close()) }()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return m.Run(ctx, fs.Args())
 }
 
 // benchBaseline serves bench.BaselineHandler: the bare net/http server the bench compares orgraph with, with
