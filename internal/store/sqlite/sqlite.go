@@ -4,9 +4,10 @@
 // synchronous=FULL (or NORMAL, when the operator accepts losing the last commits to a power cut but not to a
 // crash) decides what an acknowledged write survives; foreign_keys=ON makes a write into an unknown tenant
 // fail and deleting a tenant or object remove what hangs off it; busy_timeout makes a writer wait for the
-// other process's write lock rather than fail at once; _txlock=immediate takes that lock at BEGIN, so every
-// update runs alone and the checks the directory makes inside it still hold when it commits; query_only on
-// the read pool makes a View that tries to write fail instead of writing.
+// other process's write lock rather than fail at once; query_only on the read pool makes a View that tries to
+// write fail instead of writing. Writes take the write lock at BEGIN (IMMEDIATE), so every update runs alone
+// and the checks the directory makes inside it still hold when it commits; concurrent writes of this process
+// share transactions and their commits (group.go).
 package sqlite
 
 import (
@@ -20,6 +21,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -65,12 +67,23 @@ type Options struct {
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	// w has one connection: writes of this process queue for it in Go, where the wait honours the context.
+	// w has one connection, on which the committer runs the batches of writes (group.go).
 	w *sql.DB
 	// r is a pool of read-only connections; in WAL mode they read the last commit without waiting for w.
 	r *sql.DB
 	// lockWait is lockTimeout, apart from in tests that wait for the ErrUnavailable it ends in.
 	lockWait time.Duration
+
+	mu sync.Mutex
+	// queue holds the writes waiting for the committer, oldest first.
+	queue []*call
+	// committing is set while a committer goroutine runs; committers counts them for Close.
+	committing bool
+	committers sync.WaitGroup
+	// closed refuses writes after Close.
+	closed bool
+	// ran carries a caller's report that its fn has run to the committer, which waits for one at a time.
+	ran chan ran
 }
 
 var _ store.Store = (*Store)(nil)
@@ -95,7 +108,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"_synchronous":     {sync},
 		"_foreign_keys":    {"on"},
 		"_busy_timeout":    {strconv.Itoa(int(lockPoll / time.Millisecond))},
-		"_txlock":          {"immediate"},
 		"_stmt_cache_size": {strconv.Itoa(stmtCacheSize)},
 		"_cache_size":      {strconv.Itoa(-writeCacheKiB)},
 	}))
@@ -104,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	s := &Store{w: w, lockWait: lockTimeout}
+	s := &Store{w: w, lockWait: lockTimeout, ran: make(chan ran, 1)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -183,8 +195,9 @@ func (s *Store) View(ctx context.Context, tenant string, fn func(directory.Tx) e
 	return s.read(ctx, tenant, func(t *txn) error { return fn(t) })
 }
 
-// Update runs fn in a write transaction (BEGIN IMMEDIATE), started again from scratch if SQLite reports the
-// database busy during it.
+// Update runs fn in a write transaction, which it may share with other writes of this process (group.go),
+// and returns once the commit that holds fn's writes is durable. The transaction starts again from scratch
+// if SQLite reports the database busy during it.
 func (s *Store) Update(ctx context.Context, tenant string, fn func(directory.Tx) error) error {
 	return s.write(ctx, tenant, func(t *txn) error { return fn(t) })
 }
@@ -197,42 +210,6 @@ func (s *Store) read(ctx context.Context, tenant string, fn func(*txn) error) er
 	// A read transaction has nothing to commit; ending it releases the snapshot.
 	defer tx.Rollback()
 	return fn(&txn{ctx: ctx, sql: tx, tenant: tenant})
-}
-
-func (s *Store) write(ctx context.Context, tenant string, fn func(*txn) error) error {
-	deadline := time.Now().Add(s.lockWait)
-	for {
-		busy, err := s.attempt(ctx, tenant, deadline, fn)
-		if err == nil || !busy || ctx.Err() != nil || time.Now().After(deadline) {
-			return err
-		}
-	}
-}
-
-// attempt runs fn in one write transaction and reports whether it failed because the database was busy.
-func (s *Store) attempt(ctx context.Context, tenant string, deadline time.Time, fn func(*txn) error) (busy bool, err error) {
-	tx, err := s.begin(ctx, deadline)
-	if err != nil {
-		return false, err
-	}
-	// Deferred so that a panicking fn cannot keep the only write connection; after Commit it does nothing.
-	defer tx.Rollback()
-	t := &txn{ctx: ctx, sql: tx, tenant: tenant}
-	if err := fn(t); err != nil {
-		return t.busy, err
-	}
-	err = t.fail(tx.Commit())
-	return t.busy, err
-}
-
-// begin starts a write transaction, waiting up to deadline for another process to release the write lock.
-func (s *Store) begin(ctx context.Context, deadline time.Time) (*sql.Tx, error) {
-	for {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err == nil || !isBusy(err) || ctx.Err() != nil || time.Now().After(deadline) {
-			return tx, failure(ctx, err)
-		}
-	}
 }
 
 // isBusy reports whether err means another connection holds a lock we need: trying again later may succeed.
@@ -385,7 +362,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return failure(ctx, s.r.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v))
 }
 
-// Close waits for running transactions and closes the database.
+// Close waits for the writes under way and closes the database; writes after it fail.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.committers.Wait()
 	return errors.Join(s.r.Close(), s.w.Close())
 }

@@ -49,7 +49,7 @@ SELECT id FROM chain ORDER BY depth`
 // txn is a directory.Tx on one SQLite transaction. It also runs the Store's own writes (with no tenant).
 type txn struct {
 	ctx    context.Context
-	sql    *sql.Tx
+	sql    runner
 	tenant string
 	// busy records that a statement found the database locked, so the Store runs the transaction again.
 	busy bool

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Bootstrap", testBootstrap},
 		{"BootstrapConcurrent", testBootstrapConcurrent},
 		{"ConcurrentSetManager", testConcurrentSetManager},
+		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"Apps", testApps},
 		{"CredentialsAndRoles", testCredentialsAndRoles},
 	}

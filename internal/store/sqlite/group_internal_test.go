@@ -1,0 +1,289 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/orgraph/orgraph/internal/store"
+)
+
+// onWriteConn runs fn on the driver connection the committer writes through: hooks registered there
+// observe every batch.
+func onWriteConn(t *testing.T, s *Store, fn func(*sqlite3.SQLiteConn)) {
+	t.Helper()
+	conn, err := s.w.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Raw(func(dc any) error {
+		fn(dc.(*sqlite3.SQLiteConn))
+		return nil
+	})
+}
+
+// queued waits until n writes wait in the queue.
+func queued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		got := len(s.queue)
+		s.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("%d writes queued after 10s, want %d", got, n)
+		}
+	}
+}
+
+// holdCommitter starts a write whose fn blocks until release is called, so that the writes started
+// meanwhile queue behind it; release returns the held write's result.
+func holdCommitter(t *testing.T, s *Store) (release func() error) {
+	t.Helper()
+	held, done, running := make(chan struct{}), make(chan error, 1), make(chan struct{})
+	ran := sync.OnceFunc(func() { close(running) })
+	go func() {
+		// fn may run again when its batch is run again; only the first run waits.
+		done <- s.write(context.Background(), "", func(*txn) error {
+			ran()
+			<-held
+			return nil
+		})
+	}()
+	<-running
+	release = sync.OnceValue(func() error {
+		close(held)
+		return <-done
+	})
+	t.Cleanup(func() { release() })
+	return release
+}
+
+func setting(t *testing.T, s *Store, name string) string {
+	t.Helper()
+	v, err := s.Setting(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// insertSetting is a write that stores a setting.
+func insertSetting(name string) func(*txn) error {
+	return func(tx *txn) error {
+		_, err := tx.exec(`INSERT INTO settings (name, value) VALUES (?, 'v')`, name)
+		return err
+	}
+}
+
+// TestBatchSharesCommit queues writes behind a held one and expects them to share commits, and each to be
+// answered only after a commit that followed its fn.
+func TestBatchSharesCommit(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "orgraph.db"))
+	// seq orders fns and commits; lastCommit is the place of the last commit in that order.
+	var seq, lastCommit, commits atomic.Int64
+	onWriteConn(t, s, func(c *sqlite3.SQLiteConn) {
+		c.RegisterCommitHook(func() int {
+			commits.Add(1)
+			lastCommit.Store(seq.Add(1))
+			return 0
+		})
+	})
+	release := holdCommitter(t, s)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var ran int64
+			err := s.write(t.Context(), "", func(tx *txn) error {
+				ran = seq.Add(1)
+				return insertSetting(fmt.Sprint("k", i))(tx)
+			})
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+			if lastCommit.Load() < ran {
+				t.Errorf("write %d was answered before a commit that followed its fn", i)
+			}
+		})
+	}
+	queued(t, s, n)
+	if err := release(); err != nil {
+		t.Errorf("held write: %v", err)
+	}
+	wg.Wait()
+	// All of them fit in one batch, but a slow machine may reach maxBatchTime first.
+	if got := commits.Load(); got > n/4 {
+		t.Errorf("%d commits for a held write and %d queued behind it: they did not share commits", got, n)
+	}
+	for i := range n {
+		if v := setting(t, s, fmt.Sprint("k", i)); v != "v" {
+			t.Errorf("setting k%d = %q after its write was acknowledged", i, v)
+		}
+	}
+}
+
+// TestFailedCommitFailsBatch makes SQLite refuse a commit (a commit hook that returns non-zero turns COMMIT
+// into ROLLBACK): every write of the batch gets an error and none of them is kept, and the writes after it
+// are not affected.
+func TestFailedCommitFailsBatch(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "orgraph.db"))
+	var refuse atomic.Bool
+	var refused atomic.Int64
+	onWriteConn(t, s, func(c *sqlite3.SQLiteConn) {
+		c.RegisterCommitHook(func() int {
+			if refuse.Load() {
+				refused.Add(1)
+				return 1
+			}
+			return 0
+		})
+	})
+	release := holdCommitter(t, s)
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = s.SetSettingOnce(t.Context(), fmt.Sprint("k", i), "v") })
+	}
+	queued(t, s, n)
+	refuse.Store(true)
+	release()
+	wg.Wait()
+	refuse.Store(false)
+	if n := refused.Load(); n > int64(len(errs)/2) {
+		t.Errorf("%d commits refused for a held write and %d queued behind it: they did not share commits", n, len(errs))
+	}
+	for i, err := range errs {
+		if extendedCode(err) != sqlite3.ErrConstraintCommitHook {
+			t.Errorf("write %d of a batch whose commit failed: %v, want the commit's error", i, err)
+		}
+		if v := setting(t, s, fmt.Sprint("k", i)); v != "" {
+			t.Errorf("write %d of a batch whose commit failed is kept: %q", i, v)
+		}
+	}
+	if v, err := s.SetSettingOnce(t.Context(), "after", "v"); err != nil || v != "v" {
+		t.Errorf("write after the failed commit: %q, %v", v, err)
+	}
+}
+
+// TestInterruptedWriteRunsOthersAgain interrupts a long write statement through its caller's deadline. SQLite
+// then rolls back the whole transaction, with the write that ran before it in the batch: that one must run
+// again and be kept, and only the interrupted one fail.
+func TestInterruptedWriteRunsOthersAgain(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "orgraph.db"))
+	release := holdCommitter(t, s)
+	var runsA atomic.Int32
+	errA := make(chan error, 1)
+	go func() {
+		errA <- s.write(context.Background(), "", func(tx *txn) error {
+			runsA.Add(1)
+			return insertSetting("a")(tx)
+		})
+	}()
+	queued(t, s, 1)
+	errB := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		errB <- s.write(ctx, "", func(tx *txn) error {
+			// Inserts rows until the deadline interrupts it.
+			_, err := tx.exec(`WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)
+				INSERT INTO settings (name, value) SELECT 'b' || i, '' FROM n`)
+			return err
+		})
+	}()
+	queued(t, s, 2)
+	if err := release(); err != nil {
+		t.Errorf("held write: %v", err)
+	}
+	if err := <-errB; !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("interrupted write: %v, want context.DeadlineExceeded", err)
+	}
+	if err := <-errA; err != nil {
+		t.Errorf("write batched before the interrupted one: %v", err)
+	}
+	if v := setting(t, s, "a"); v != "v" {
+		t.Error("the write batched before the interrupted one is lost")
+	}
+	if n := runsA.Load(); n != 2 {
+		t.Errorf("the write batched before the interrupted one ran %d times, want 2: in the lost transaction and again", n)
+	}
+	var n int
+	if err := s.r.QueryRow(`SELECT count(*) FROM settings WHERE name LIKE 'b%'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the interrupted write left %d rows (%v)", n, err)
+	}
+}
+
+// TestBatchWaitsForLock queues writes while another process holds the write lock: they wait for it as a
+// lone write does and all go through once it is released; with a shorter wait, all give up with
+// store.ErrUnavailable.
+func TestBatchWaitsForLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "orgraph.db")
+	s := open(t, path)
+	other := open(t, path)
+	hold := func() (release func()) {
+		locked, unlock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- other.write(context.Background(), "", func(*txn) error {
+				close(locked)
+				<-unlock
+				return nil
+			})
+		}()
+		<-locked
+		release = sync.OnceFunc(func() {
+			close(unlock)
+			if err := <-done; err != nil {
+				t.Errorf("the other process's write: %v", err)
+			}
+		})
+		t.Cleanup(release)
+		return release
+	}
+	run := func(prefix string) (errs []error, elapsed time.Duration) {
+		start := time.Now()
+		errs = make([]error, 5)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { errs[i] = s.write(t.Context(), "", insertSetting(fmt.Sprint(prefix, i))) })
+		}
+		wg.Wait()
+		return errs, time.Since(start)
+	}
+
+	release := hold()
+	var released atomic.Bool
+	time.AfterFunc(300*time.Millisecond, func() {
+		released.Store(true)
+		release()
+	})
+	errs, _ := run("a")
+	for i, err := range errs {
+		if err != nil || !released.Load() {
+			t.Errorf("write %d while another process held the lock for 300ms: %v (lock released: %v)", i, err, released.Load())
+		}
+	}
+
+	hold()
+	s.lockWait = 200 * time.Millisecond
+	errs, elapsed := run("b")
+	for i, err := range errs {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("write %d while another process holds the lock: %v, want ErrUnavailable", i, err)
+		}
+	}
+	if elapsed < s.lockWait || elapsed > s.lockWait+time.Second {
+		t.Errorf("the writes gave up after %v, want about %v", elapsed, s.lockWait)
+	}
+}
