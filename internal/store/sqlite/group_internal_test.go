@@ -12,6 +12,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/orgraph/orgraph/internal/directory"
 	"github.com/orgraph/orgraph/internal/store"
 )
 
@@ -285,5 +286,60 @@ func TestBatchWaitsForLock(t *testing.T) {
 	}
 	if elapsed < s.lockWait || elapsed > s.lockWait+time.Second {
 		t.Errorf("the writes gave up after %v, want about %v", elapsed, s.lockWait)
+	}
+}
+
+// TestWritePathCompilesOnce checks that the statements of manager and sponsor writes are compiled once and
+// then reused. The driver clears a statement's bindings before each use, which makes SQLite compile again any
+// statement whose plan it let depend on a bound value; that once cost more than the rest of a cycle check.
+func TestWritePathCompilesOnce(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "orgraph.db"))
+	ctx := t.Context()
+	if err := s.CreateTenant(ctx, store.Tenant{ID: "t", Name: "t", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	svc := directory.NewService(s)
+	var users []*directory.Object
+	for _, name := range []string{"boss", "mid", "worker", "other", "guest"} {
+		u, err := svc.Create(ctx, "t", directory.KindUser, map[string]any{"accountEnabled": true, "displayName": name,
+			"mailNickname": name, "userPrincipalName": name + "@example.com", "passwordProfile": map[string]any{"password": "Secret-123"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u)
+	}
+	boss, mid, worker, other, guest := users[0], users[1], users[2], users[3], users[4]
+	// mid has a report, so that assigning mid a manager walks the chain for the cycle check.
+	if err := svc.SetManager(ctx, "t", worker.ID, directory.Ref{ID: mid.ID}); err != nil {
+		t.Fatal(err)
+	}
+	writes := func(manager, sponsor *directory.Object) {
+		t.Helper()
+		if err := svc.SetManager(ctx, "t", mid.ID, directory.Ref{ID: manager.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.AddSponsor(ctx, "t", guest.ID, directory.Ref{ID: sponsor.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.RemoveSponsor(ctx, "t", guest.ID, directory.Ref{ID: sponsor.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var compiles atomic.Int64
+	onWriteConn(t, s, func(c *sqlite3.SQLiteConn) {
+		c.RegisterAuthorizer(func(op int, _, _, _ string) int {
+			// BEGIN, COMMIT and the savepoints are compiled at each use; they are short.
+			if op != sqlite3.SQLITE_TRANSACTION && op != sqlite3.SQLITE_SAVEPOINT {
+				compiles.Add(1)
+			}
+			return sqlite3.SQLITE_OK
+		})
+	})
+	writes(boss, other)
+	compiles.Store(0)
+	writes(other, boss)
+	writes(boss, mid)
+	if n := compiles.Load(); n != 0 {
+		t.Errorf("manager and sponsor writes compiled statements again: %d authorizer calls", n)
 	}
 }

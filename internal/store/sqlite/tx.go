@@ -34,14 +34,17 @@ const chainQuery = `WITH RECURSIVE chain (id, kind, manager_id, props, depth) AS
 )
 SELECT ` + objectCols + ` FROM chain ORDER BY depth`
 
-// chainIDsQuery is chainQuery without the columns the cycle check does not need.
+// chainIDsQuery is chainQuery without the columns the cycle check does not need. Its parameters are compared
+// as +?1 and +?2: compared bare, the planner marks them as values a new binding may re-plan for, and since
+// the driver clears a statement's bindings before each use, SQLite then compiled the statement again at
+// every cycle check, which cost more than the walk.
 const chainIDsQuery = `WITH RECURSIVE chain (id, manager_id, depth) AS (
 	SELECT m.id, m.manager_id, 1
 	FROM objects AS o JOIN objects AS m ON m.tenant_id = o.tenant_id AND m.id = o.manager_id
-	WHERE o.tenant_id = ?1 AND o.id = ?2
+	WHERE o.tenant_id = +?1 AND o.id = +?2
 	UNION ALL
 	SELECT m.id, m.manager_id, c.depth + 1
-	FROM chain AS c JOIN objects AS m ON m.tenant_id = ?1 AND m.id = c.manager_id
+	FROM chain AS c JOIN objects AS m ON m.tenant_id = +?1 AND m.id = c.manager_id
 	WHERE c.depth < ?3
 )
 SELECT id FROM chain ORDER BY depth`
@@ -335,17 +338,20 @@ func reportsQuery(tenant, id string, q directory.ListQuery, count bool) (string,
 	return `SELECT ` + objectCols + where + b.Page(q), b.Args()
 }
 
-// Sponsors returns the sponsors of id in the order they were added.
+// Sponsors returns the sponsors of id in the order they were added. The parameters are compared as +?, so
+// that SQLite does not compile the join again at every use (see chainIDsQuery).
 func (t *txn) Sponsors(id string) ([]*directory.Object, error) {
 	return t.objects(`SELECT o.id, o.kind, o.manager_id, o.props
 		FROM sponsors AS s JOIN objects AS o ON o.tenant_id = s.tenant_id AND o.id = s.sponsor_id
-		WHERE s.tenant_id = ? AND s.user_id = ? ORDER BY s.seq`, t.tenant, id)
+		WHERE s.tenant_id = +? AND s.user_id = +? ORDER BY s.seq`, t.tenant, id)
 }
 
 // AddSponsor records sponsorID as a sponsor of id, after the sponsors added before it.
 func (t *txn) AddSponsor(id, sponsorID string) error {
+	// +?1 and +?2 in the subquery, so that SQLite does not compile the statement again at every use (see
+	// chainIDsQuery).
 	_, err := t.exec(`INSERT INTO sponsors (tenant_id, user_id, sponsor_id, seq)
-		VALUES (?1, ?2, ?3, (SELECT coalesce(max(seq), 0) + 1 FROM sponsors WHERE tenant_id = ?1 AND user_id = ?2))`,
+		VALUES (?1, ?2, ?3, (SELECT coalesce(max(seq), 0) + 1 FROM sponsors WHERE tenant_id = +?1 AND user_id = +?2))`,
 		t.tenant, id, sponsorID)
 	switch extendedCode(err) {
 	case sqlite3.ErrConstraintPrimaryKey:

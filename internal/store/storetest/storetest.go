@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChainOnCyclicData", testChainOnCyclicData},
 		{"DirectReports", testDirectReports},
 		{"Cycles", testCycles},
+		{"CycleThroughContact", testCycleThroughContact},
 		{"Sponsors", testSponsors},
 		{"DeleteCascades", testDeleteCascades},
 		{"UpdateRollsBack", testUpdateRollsBack},
