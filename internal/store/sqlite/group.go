@@ -293,7 +293,7 @@ func (k *committer) runBatch() {
 		}
 	}
 	if len(k.batch) == 0 {
-		// Every call of the batch failed alone and was answered; there is nothing to commit.
+		// The calls taken had given up before their turn, or there were none: nothing to commit.
 		k.rollback()
 		return
 	}
