@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orgraph/orgraph/internal/directory"
+	"github.com/orgraph/orgraph/internal/store"
 )
 
 // maxLine bounds one line, so a file that is not JSON Lines at all (no newlines) fails instead of filling memory.
@@ -42,7 +42,7 @@ type Options struct {
 // written in one transaction. Without opts.SkipBad any bad line fails the import and nothing is written;
 // the error is the first bad line that is not bad only because of another one.
 func Import(ctx context.Context, st directory.Transactor, tenant string, r io.Reader, opts Options) (Summary, error) {
-	f, err := read(ctx, r)
+	f, err := readFile(ctx, r, false)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -69,9 +69,11 @@ type object struct {
 	line    int
 	id      string
 	kind    directory.Kind
-	props   map[string]any
+	props   map[string]any // the checked properties, until row holds them (see readFile)
 	manager string
-	bad     bool // the line itself is invalid, whatever the tenant holds
+	upn     string           // a user's userPrincipalName
+	row     store.BulkObject // the object encoded for writing, when the line itself is good
+	bad     bool             // the line itself is invalid, whatever the tenant holds
 }
 
 // sponsor is a sponsor line that parsed.
@@ -88,7 +90,7 @@ type problem struct {
 
 // file is what reading yields: everything that can be known without the tenant.
 type file struct {
-	objects  []object
+	objects  []*object
 	index    map[string]int // id → the first object with it
 	sponsors []sponsor
 	errs     []problem
@@ -103,96 +105,6 @@ type record struct {
 	Manager string         `json:"manager"`
 	User    string         `json:"user"`
 	Sponsor string         `json:"sponsor"`
-}
-
-// read parses and checks every line on its own. Only an unreadable stream or header fails it; the problems
-// of other lines are collected, so that SkipBad can leave them out.
-func read(ctx context.Context, r io.Reader) (*file, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	f := &file{index: map[string]int{}}
-	upns := map[string]int{} // UPNKey → line
-	n := 0
-	for sc.Scan() {
-		n++
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		b := sc.Bytes()
-		if n == 1 {
-			// Some Windows editors start a saved file with a byte order mark.
-			b = bytes.TrimPrefix(b, []byte("\ufeff"))
-			if err := checkHeader(b); err != nil {
-				return nil, LineError{Line: 1, Err: err.Error()}
-			}
-			continue
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		bad := func(format string, args ...any) {
-			f.errs = append(f.errs, problem{LineError: LineError{Line: n, Err: fmt.Sprintf(format, args...)}})
-		}
-		rec, err := decode(b)
-		if err != nil {
-			bad("%s", err)
-			continue
-		}
-		switch kind := directory.Kind(rec.Kind); kind {
-		case directory.KindUser, directory.KindGroup, directory.KindOrgContact:
-			o, msg := parseObject(n, kind, rec)
-			if o.id == "" {
-				bad("%s", msg)
-				continue
-			}
-			if first, dup := f.index[o.id]; dup {
-				bad("id %q is on line %d too", o.id, f.objects[first].line)
-				continue
-			}
-			if msg == "" && kind == directory.KindUser {
-				key := directory.UPNKey(o.props["userPrincipalName"].(string))
-				if line, dup := upns[key]; dup {
-					msg = fmt.Sprintf("userPrincipalName %q is on line %d too", o.props["userPrincipalName"], line)
-				} else {
-					upns[key] = n
-				}
-			}
-			// A bad object keeps its id, so the lines that refer to it can say why they are skipped.
-			o.bad = msg != ""
-			if o.bad {
-				bad("%s", msg)
-			}
-			f.index[o.id] = len(f.objects)
-			f.objects = append(f.objects, o)
-		case kindSponsor:
-			switch {
-			case rec.Orgraph != nil || rec.ID != "" || rec.Props != nil || rec.Manager != "":
-				bad(`a sponsor line has only "kind", "user" and "sponsor"`)
-			case rec.User == "" || rec.Sponsor == "":
-				bad(`a sponsor line needs "user" and "sponsor"`)
-			default:
-				f.sponsors = append(f.sponsors, sponsor{line: n, user: rec.User, sponsor: rec.Sponsor})
-			}
-		case kindHeader:
-			bad("the header belongs on line 1 only")
-		case "":
-			bad(`missing "kind"`)
-		default:
-			bad("unknown kind %q", rec.Kind)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, LineError{Line: n + 1, Err: fmt.Sprintf("longer than %d bytes", maxLine)}
-		}
-		return nil, err
-	}
-	if n == 0 {
-		return nil, errors.New("empty input: not an orgraph export")
-	}
-	return f, nil
 }
 
 func checkHeader(b []byte) error {
@@ -338,11 +250,10 @@ func (c *checked) checkTenant(tx directory.Tx) error {
 		if o.kind != directory.KindUser {
 			continue
 		}
-		upn := o.props["userPrincipalName"].(string)
-		_, err := tx.GetByUPN(upn)
+		_, err := tx.GetByUPN(o.upn)
 		switch {
 		case err == nil:
-			c.fail(i, false, "userPrincipalName %q: %s", upn, directory.DuplicateValue("userPrincipalName").Message)
+			c.fail(i, false, "userPrincipalName %q: %s", o.upn, directory.DuplicateValue("userPrincipalName").Message)
 		case !errors.Is(err, directory.ErrNotFound):
 			return err
 		}
@@ -571,9 +482,76 @@ func (c *checked) failure() error {
 
 // write stores the good objects, then their managers (which may come later in the file), then the sponsors.
 // Objects are written in id order, the order of the backends' primary keys: each write then lands next to
-// the previous one instead of on a random page, which makes a large import several times faster.
+// the previous one instead of on a random page, which makes a large import several times faster. A backend
+// that offers store.BulkInserter gets everything in one call.
 func (c *checked) write(ctx context.Context, tx directory.Tx, progress func(int)) (Summary, error) {
+	good := make([]*object, 0, len(c.f.objects))
+	for i := range c.f.objects {
+		if !c.bad[i] {
+			good = append(good, c.f.objects[i])
+		}
+	}
+	slices.SortFunc(good, func(a, b *object) int { return strings.Compare(a.id, b.id) })
 	var sum Summary
+	for _, o := range good {
+		sum.countObject(o.kind)
+		if o.manager != "" {
+			sum.Managers++
+		}
+	}
+	sum.Sponsors = len(c.sponsors)
+	var err error
+	if bulk, ok := tx.(store.BulkInserter); ok {
+		err = c.writeBulk(bulk, good, sum.Managers, progress)
+	} else {
+		err = c.writeEach(ctx, tx, good, progress)
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return Summary{}, err
+	}
+	if progress != nil {
+		progress(len(good) + sum.Managers + sum.Sponsors)
+	}
+	for _, p := range c.errs {
+		sum.Skipped = append(sum.Skipped, p.LineError)
+	}
+	return sum, nil
+}
+
+// writeBulk writes good (in id order), their managers and the sponsors in one call. Progress counts the
+// managers, which are written with their objects, once all objects are in.
+func (c *checked) writeBulk(bulk store.BulkInserter, good []*object, managers int, progress func(int)) error {
+	rows := make([]store.BulkObject, len(good))
+	for k, o := range good {
+		rows[k] = o.row
+	}
+	sponsors := make([]store.BulkSponsor, len(c.sponsors))
+	for k, s := range c.sponsors {
+		sponsors[k] = store.BulkSponsor{UserID: s.user, SponsorID: s.sponsor}
+	}
+	var report func(int)
+	if progress != nil {
+		report = func(n int) {
+			if n >= len(rows) {
+				n += managers
+			}
+			progress(n)
+		}
+	}
+	err := bulk.InsertBulk(rows, sponsors, report)
+	if oe := (*store.ObjectError)(nil); errors.As(err, &oe) {
+		if i, ok := c.f.index[oe.ID]; ok {
+			return fmt.Errorf("line %d: %w", c.f.objects[i].line, oe.Err)
+		}
+	}
+	return err
+}
+
+// writeEach writes good (in id order) one object at a time, then the managers, then the sponsors.
+func (c *checked) writeEach(ctx context.Context, tx directory.Tx, good []*object, progress func(int)) error {
 	written := 0
 	step := func() error {
 		written++
@@ -582,20 +560,17 @@ func (c *checked) write(ctx context.Context, tx directory.Tx, progress func(int)
 		}
 		return ctx.Err()
 	}
-	good := make([]*object, 0, len(c.f.objects))
-	for i := range c.f.objects {
-		if !c.bad[i] {
-			good = append(good, &c.f.objects[i])
-		}
-	}
-	slices.SortFunc(good, func(a, b *object) int { return strings.Compare(a.id, b.id) })
 	for _, o := range good {
-		if err := tx.Insert(&directory.Object{ID: o.id, Kind: o.kind, Props: o.props}); err != nil {
-			return Summary{}, fmt.Errorf("line %d: %w", o.line, err)
+		// The properties as read, back from their encoding: JSON gives the same values again.
+		var props map[string]any
+		if err := json.Unmarshal([]byte(o.row.Props()), &props); err != nil {
+			return fmt.Errorf("line %d: %w", o.line, err)
 		}
-		sum.countObject(o.kind)
+		if err := tx.Insert(&directory.Object{ID: o.id, Kind: o.kind, Props: props}); err != nil {
+			return fmt.Errorf("line %d: %w", o.line, err)
+		}
 		if err := step(); err != nil {
-			return Summary{}, err
+			return err
 		}
 	}
 	for _, o := range good {
@@ -603,27 +578,19 @@ func (c *checked) write(ctx context.Context, tx directory.Tx, progress func(int)
 			continue
 		}
 		if err := tx.SetManager(o.id, o.manager); err != nil {
-			return Summary{}, fmt.Errorf("line %d: %w", o.line, err)
+			return fmt.Errorf("line %d: %w", o.line, err)
 		}
-		sum.Managers++
 		if err := step(); err != nil {
-			return Summary{}, err
+			return err
 		}
 	}
 	for _, s := range c.sponsors {
 		if err := tx.AddSponsor(s.user, s.sponsor); err != nil {
-			return Summary{}, fmt.Errorf("line %d: %w", s.line, err)
+			return fmt.Errorf("line %d: %w", s.line, err)
 		}
-		sum.Sponsors++
 		if err := step(); err != nil {
-			return Summary{}, err
+			return err
 		}
 	}
-	if progress != nil {
-		progress(written)
-	}
-	for _, p := range c.errs {
-		sum.Skipped = append(sum.Skipped, p.LineError)
-	}
-	return sum, nil
+	return nil
 }
